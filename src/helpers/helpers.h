@@ -44,6 +44,10 @@ enum usm_arg_type {
 	USM_ARG_PTR_TO_SOCKET_OR_NULL,
 	USM_ARG_PTR_TO_STACK_OR_NULL,
 	USM_ARG_PTR_TO_LONG,       /* 8 writable bytes (strtol results) */
+	USM_ARG_PTR_TO_SOCK_COMMON_OR_NULL, /* as PTR_TO_SOCK_COMMON, or NULL
+				      (the kernel's ARG_PTR_TO_BTF_ID_SOCK_COMMON
+				      | PTR_MAYBE_NULL: get_socket_cookie on a
+				      socket pointer) */
 };
 
 /* Return kinds. */
