@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make bench`: run the benchmarks of one build ($BUILD, default build/) and
+# write their results as JSON to $BUILD/bench.json. Each benchmark prints a
+# table; ratios compare usockmap with the kernel in the same run.
+set -eu
+BUILD=${BUILD:-build}
+cd "$(dirname "$0")/.."
+
+obj="$BUILD/bpf/tests/bpf/run_bench.bpf.o"
+bin="$BUILD/bench/vm_bench"
+for f in "$obj" "$bin"; do
+	if [ ! -e "$f" ]; then
+		echo "bench: $f is missing (run make bench)" >&2
+		exit 1
+	fi
+done
+
+echo "== VM benchmark"
+"$bin" "$obj" --json "$BUILD/bench.json" ${USM_BENCH_ARGS:-}
+echo "results: $BUILD/bench.json"
+
+# Map operations per second (usockmap vs the kernel) and memory per socket.
+mbin="$BUILD/bench/map_bench"
+if [ ! -e "$mbin" ]; then
+	echo "bench: $mbin is missing (run make bench)" >&2
+	exit 1
+fi
+echo "== map benchmark"
+"$mbin" --json "$BUILD/bench-maps.json" ${USM_MAP_BENCH_ARGS:-}
+echo "results: $BUILD/bench-maps.json"
