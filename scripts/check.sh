@@ -16,8 +16,10 @@ run_pass() { # name, make args...
 		total_f=$((total_f + 1))
 		return
 	fi
-	local out
-	out=$(make -s "$@" check-fast 2>&1 | tee /dev/stderr | tail -1)
+	local out log="/tmp/usm-check-$name.log"
+	make -s "$@" check-fast >"$log" 2>&1
+	cat "$log"
+	out=$(tail -1 "$log")
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
 		total_p=$((total_p + BASH_REMATCH[1]))
 		total_f=$((total_f + BASH_REMATCH[2]))

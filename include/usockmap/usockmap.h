@@ -9,6 +9,11 @@
  *   <usockmap/map.h>     create maps and use them from user space
  *   <usockmap/run.h>     run a program on chosen input (what the kernel's
  *                        BPF_PROG_TEST_RUN cannot do for these types)
+ *   <usockmap/bpf.h>     usm_bpf(): the kernel's bpf(2) ABI (union
+ *                        bpf_attr) served by usockmap, with real-fd handles
+ *
+ * <usockmap/libbpf.h> is separate: it maps libbpf's names (bpf_map_create,
+ * bpf_object__open_file, ...) onto usockmap for programs written for libbpf.
  *
  * Conventions (as libbpf 1.x): functions that can fail return int, >= 0 on
  * success and a negative errno with the kernel's meaning on failure;
@@ -21,5 +26,6 @@
 #include <usockmap/object.h>
 #include <usockmap/map.h>
 #include <usockmap/run.h>
+#include <usockmap/bpf.h>
 
 #endif /* USOCKMAP_USOCKMAP_H */

@@ -185,7 +185,7 @@ static uint8_t *elem(struct usm_array *a, uint32_t index, uint32_t cpu)
 
 static void *array_lookup(struct usm_map *map, const void *key)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (index >= map->max_entries)
 		return NULL;
@@ -194,7 +194,7 @@ static void *array_lookup(struct usm_map *map, const void *key)
 
 static void *percpu_array_lookup(struct usm_map *map, const void *key)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (index >= map->max_entries)
 		return NULL;
@@ -204,7 +204,7 @@ static void *percpu_array_lookup(struct usm_map *map, const void *key)
 static void *percpu_array_lookup_cpu(struct usm_map *map, const void *key,
 				     uint32_t cpu)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (cpu >= usm__map_ncpus() || index >= map->max_entries)
 		return NULL;
@@ -214,7 +214,7 @@ static void *percpu_array_lookup_cpu(struct usm_map *map, const void *key,
 static int array_lookup_user(struct usm_map *map, const void *key,
 			     void *value, uint64_t flags)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (index >= map->max_entries)
 		return -ENOENT;
@@ -226,7 +226,7 @@ static int percpu_array_lookup_user(struct usm_map *map, const void *key,
 				    void *value, uint64_t flags)
 {
 	struct usm_array *a = to_array(map);
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (index >= map->max_entries)
 		return -ENOENT;
@@ -240,7 +240,7 @@ static int array_update(struct usm_map *map, const void *key,
 			const void *value, uint64_t flags)
 {
 	struct usm_array *a = to_array(map);
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 	uint32_t cpu = map->map_type == BPF_MAP_TYPE_PERCPU_ARRAY
 			       ? usm__map_cpu() : 0;
 
@@ -261,7 +261,7 @@ static int percpu_array_update_user(struct usm_map *map, const void *key,
 				    const void *value, uint64_t flags)
 {
 	struct usm_array *a = to_array(map);
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 
 	if (flags > BPF_EXIST)
 		return -EINVAL;
@@ -281,7 +281,7 @@ static int array_delete(struct usm_map *map, const void *key)
 static int array_get_next_key(struct usm_map *map, const void *key,
 			      void *next_key)
 {
-	uint32_t index = key ? *(const uint32_t *)key : UINT32_MAX;
+	uint32_t index = key ? usm__load_u32(key) : UINT32_MAX;
 	uint32_t *next = next_key;
 
 	if (index >= map->max_entries) {
@@ -442,7 +442,7 @@ static int prog_array_lookup_user(struct usm_map *map, const void *key,
 				  void *value, uint64_t flags)
 {
 	struct usm_prog *prog;
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 	struct usm_array *a = to_array(map);
 	int err = -ENOENT;
 
@@ -451,7 +451,7 @@ static int prog_array_lookup_user(struct usm_map *map, const void *key,
 	pthread_mutex_lock(&a->lock);
 	prog = a->progs[index];
 	if (prog) {
-		*(uint32_t *)value = prog->id;
+		usm__store_u32(value, prog->id);
 		err = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -462,7 +462,7 @@ static int prog_array_lookup_user(struct usm_map *map, const void *key,
 static int prog_array_update_user(struct usm_map *map, const void *key,
 				  const void *value, uint64_t flags)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 	struct usm_prog *prog;
 	int err;
 
@@ -470,7 +470,7 @@ static int prog_array_update_user(struct usm_map *map, const void *key,
 		return -EINVAL;
 	if (index >= map->max_entries)
 		return -E2BIG;
-	err = prog_resolver((int)*(const uint32_t *)value, &prog);
+	err = prog_resolver((int)usm__load_u32(value), &prog);
 	if (err)
 		return err;
 	err = usm__prog_array_set(map, index, prog);
@@ -480,7 +480,7 @@ static int prog_array_update_user(struct usm_map *map, const void *key,
 
 static int prog_array_delete(struct usm_map *map, const void *key)
 {
-	uint32_t index = *(const uint32_t *)key;
+	uint32_t index = usm__load_u32(key);
 	struct usm_prog *old = NULL;
 
 	if (index >= map->max_entries)

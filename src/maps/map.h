@@ -26,11 +26,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct usm_map;
 struct usm_prog;
 struct usm_run;
 struct usm_sock;
+
+/* Keys and values come from BPF stacks and user buffers at any alignment
+ * (a program may pass fp-3 as a key): read and write them bytewise. */
+static inline uint32_t usm__load_u32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t usm__load_u64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void usm__store_u32(void *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
 
 /* The kernel-internal ENOTSUPP (include/linux/errno.h) that bpf(2) leaks to
  * user space for some map errors (SEMANTICS MAP-CRT-08). */

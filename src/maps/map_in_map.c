@@ -203,7 +203,7 @@ static void aom_store(struct usm_mim *m, uint32_t idx, struct usm_map *inner)
 static int aom_update_user(struct usm_map *map, const void *key,
 			   const void *value, uint64_t flags)
 {
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_map *inner;
 	int err;
 
@@ -221,7 +221,7 @@ static int aom_update_user(struct usm_map *map, const void *key,
 static int aom_update_map(struct usm_map *map, const void *key,
 			  struct usm_map *inner, uint64_t flags)
 {
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 
 	if (flags != BPF_ANY || !inner)
 		return -EINVAL;
@@ -237,7 +237,7 @@ static int aom_update_map(struct usm_map *map, const void *key,
 /* BPF side: the inner map or NULL (RPA-11). */
 static void *aom_lookup(struct usm_map *map, const void *key)
 {
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 
 	if (idx >= map->max_entries)
 		return NULL;
@@ -249,7 +249,7 @@ static int aom_lookup_user(struct usm_map *map, const void *key, void *value,
 			   uint64_t flags)
 {
 	struct usm_mim *m = to_mim(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	int err = -ENOENT;
 
 	if (idx >= map->max_entries)
@@ -267,7 +267,7 @@ static int aom_lookup_user(struct usm_map *map, const void *key, void *value,
 static int aom_delete(struct usm_map *map, const void *key)
 {
 	struct usm_mim *m = to_mim(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_map *old;
 
 	if (idx >= map->max_entries)
@@ -286,7 +286,7 @@ static int aom_delete(struct usm_map *map, const void *key)
 static int aom_get_next_key(struct usm_map *map, const void *key,
 			    void *next_key)
 {
-	uint32_t i = key ? *(const uint32_t *)key : UINT32_MAX;
+	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
 	uint32_t *next = next_key;
 
 	if (i >= map->max_entries) {

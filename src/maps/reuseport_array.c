@@ -289,7 +289,7 @@ static int rpa_update_user(struct usm_map *map, const void *key,
 			   const void *value, uint64_t flags)
 {
 	struct usm_rpa *a = to_rpa(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock_link *link;
 	struct usm_sock *nsk, *osk;
 	int fd, err;
@@ -324,7 +324,7 @@ static int rpa_update_user(struct usm_map *map, const void *key,
 /* BPF side (bpf_sk_select_reuseport): the socket, no reference taken. */
 static void *rpa_lookup(struct usm_map *map, const void *key)
 {
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 
 	if (idx >= map->max_entries)
 		return NULL;
@@ -336,7 +336,7 @@ static int rpa_lookup_user(struct usm_map *map, const void *key, void *value,
 			   uint64_t flags)
 {
 	struct usm_rpa *a = to_rpa(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock *sk;
 	int err = -ENOENT;
 
@@ -359,7 +359,7 @@ static int rpa_lookup_user(struct usm_map *map, const void *key, void *value,
 static int rpa_delete(struct usm_map *map, const void *key)
 {
 	struct usm_rpa *a = to_rpa(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock *sk;
 	bool cleared;
 
@@ -380,7 +380,7 @@ static int rpa_delete(struct usm_map *map, const void *key)
 static int rpa_get_next_key(struct usm_map *map, const void *key,
 			    void *next_key)
 {
-	uint32_t i = key ? *(const uint32_t *)key : UINT32_MAX;
+	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
 	uint32_t *next = next_key;
 
 	if (i >= map->max_entries) {

@@ -195,6 +195,7 @@ static void sockhash_free(struct usm_map *map)
 		for (next = e; next; next = next->next)
 			usm__sock_del_link(next->sk, map, next);
 		pthread_mutex_unlock(&h->lock);
+		usm__psock_flush(); /* program puts queued under the lock */
 		for (; e; e = next) {
 			next = e->next;
 			usm__sock_put(e->sk);
@@ -299,6 +300,7 @@ int usm__sockhash_update_common(struct usm_map *map, const void *key,
 	pthread_mutex_lock(&h->lock);
 	err = insert_locked(h, key, sk, flags, link, &old);
 	pthread_mutex_unlock(&h->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (!err) {
 		link = NULL;
 		if (old) {
@@ -377,6 +379,7 @@ static int sockhash_delete(struct usm_map *map, const void *key)
 		usm__sock_del_link(e->sk, map, e);
 	}
 	pthread_mutex_unlock(&h->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (!e)
 		return -ENOENT; /* MAP-DEL-02 */
 	usm__sock_put(e->sk);
@@ -448,12 +451,14 @@ static void sockhash_unlink_sock(struct usm_map *map, struct usm_sock *sk,
 		removed = true;
 	}
 	pthread_mutex_unlock(&h->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (removed) {
 		usm__sock_put(sk);
 		free(e);
 	} else {
 		usm__sock_del_link(sk, map, slot);
 	}
+	usm__psock_flush();
 }
 
 static void sockhash_release_uref(struct usm_map *map)

@@ -123,7 +123,7 @@ int usm__sockmap_sock_from_user(const struct usm_map *map, const void *value,
 	if (map->value_size == sizeof(uint64_t))
 		memcpy(&ufd, value, sizeof(ufd));
 	else
-		ufd = *(const uint32_t *)value;
+		ufd = usm__load_u32(value);
 	if (ufd > INT32_MAX) /* MAP-UPD-01 */
 		return -EINVAL;
 	err = usm__sock_from_fd((int)ufd, 0, &sk); /* MAP-UPD-02 */
@@ -175,7 +175,7 @@ struct usm_sock *usm__sockmap_lookup(struct usm_map *map, const void *key)
 		return usm__sockhash_lookup_raw(map, key);
 	if (map->map_type != BPF_MAP_TYPE_SOCKMAP)
 		return NULL;
-	idx = *(const uint32_t *)key;
+	idx = usm__load_u32(key);
 	if (idx >= map->max_entries)
 		return NULL;
 	return __atomic_load_n(&to_stab(map)->sks[idx], __ATOMIC_ACQUIRE);
@@ -192,7 +192,7 @@ int usm__sockmap_update_sock(struct usm_map *map, const void *key,
 	if (!usm__sockmap_sk_suitable(sk)) /* bpf_sock_map_update */
 		return -EOPNOTSUPP;
 	if (map->map_type == BPF_MAP_TYPE_SOCKMAP)
-		return usm__sockarray_update_common(map, *(const uint32_t *)key,
+		return usm__sockarray_update_common(map, usm__load_u32(key),
 						    sk, flags);
 	return usm__sockhash_update_common(map, key, sk, flags);
 }
@@ -239,6 +239,7 @@ static void sockmap_free(struct usm_map *map)
 		if (sk)
 			usm__sock_del_link(sk, map, &st->sks[i]);
 		pthread_mutex_unlock(&st->lock);
+		usm__psock_flush(); /* program puts queued under the lock */
 		usm__sock_put(sk);
 	}
 	pthread_mutex_destroy(&st->lock);
@@ -300,6 +301,7 @@ int usm__sockarray_update_common(struct usm_map *map, uint32_t idx,
 		link = NULL;
 	}
 	pthread_mutex_unlock(&st->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (!err)
 		usm__sock_put(osk);
 	else
@@ -319,7 +321,7 @@ static int sockmap_update_user(struct usm_map *map, const void *key,
 	err = usm__sockmap_sock_from_user(map, value, &sk);
 	if (err)
 		return err;
-	err = usm__sockarray_update_common(map, *(const uint32_t *)key, sk,
+	err = usm__sockarray_update_common(map, usm__load_u32(key), sk,
 					   flags);
 	usm__sock_put(sk);
 	return err;
@@ -334,7 +336,7 @@ static int sockmap_update_bpf(struct usm_map *map, const void *key,
 	err = usm__sockmap_sock_from_bpf(value, &sk);
 	if (err)
 		return err;
-	err = usm__sockarray_update_common(map, *(const uint32_t *)key, sk,
+	err = usm__sockarray_update_common(map, usm__load_u32(key), sk,
 					   flags);
 	usm__sock_put(sk);
 	return err;
@@ -344,7 +346,7 @@ static int sockmap_update_bpf(struct usm_map *map, const void *key,
 static void *sockmap_lookup(struct usm_map *map, const void *key)
 {
 	struct usm_stab *st = to_stab(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock *sk;
 
 	if (idx >= map->max_entries)
@@ -361,7 +363,7 @@ static int sockmap_lookup_user(struct usm_map *map, const void *key,
 			       void *value, uint64_t flags)
 {
 	struct usm_stab *st = to_stab(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock *sk;
 	int err = -ENOENT;
 
@@ -384,7 +386,7 @@ static int sockmap_lookup_user(struct usm_map *map, const void *key,
 static int sockmap_delete(struct usm_map *map, const void *key)
 {
 	struct usm_stab *st = to_stab(map);
-	uint32_t idx = *(const uint32_t *)key;
+	uint32_t idx = usm__load_u32(key);
 	struct usm_sock *sk;
 
 	if (idx >= map->max_entries)
@@ -397,6 +399,7 @@ static int sockmap_delete(struct usm_map *map, const void *key)
 		usm__sock_del_link(sk, map, &st->sks[idx]);
 	}
 	pthread_mutex_unlock(&st->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (!sk)
 		return -EINVAL;
 	usm__sock_put(sk); /* MAP-DEL-03: other slots keep theirs */
@@ -407,7 +410,7 @@ static int sockmap_delete(struct usm_map *map, const void *key)
 static int sockmap_get_next_key(struct usm_map *map, const void *key,
 				void *next_key)
 {
-	uint32_t i = key ? *(const uint32_t *)key : UINT32_MAX;
+	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
 	uint32_t *next = next_key;
 
 	if (i == map->max_entries - 1)
@@ -430,10 +433,12 @@ static void sockmap_unlink_sock(struct usm_map *map, struct usm_sock *sk,
 		removed = true;
 	}
 	pthread_mutex_unlock(&st->lock);
+	usm__psock_flush(); /* program puts queued under the lock */
 	if (removed)
 		usm__sock_put(sk);
 	else
 		usm__sock_del_link(sk, map, slot); /* stale link, if any */
+	usm__psock_flush();
 }
 
 /* map_release_uref: attached programs go with the last user reference,

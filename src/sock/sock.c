@@ -486,6 +486,7 @@ void usm__sock_unlink_all(struct usm_sock *sk)
 			map->ops->unlink_sock(map, sk, slot);
 		else
 			usm__sock_del_link(sk, map, slot);
+		usm__psock_flush();
 		usm__map_put(map);
 	}
 }
