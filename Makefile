@@ -119,9 +119,14 @@ install: lib cli
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libusockmap.so.0
 	ln -sf libusockmap.so.0 $(DESTDIR)$(PREFIX)/lib/libusockmap.so
 	install -m 644 include/usockmap/*.h $(DESTDIR)$(PREFIX)/include/usockmap/
+	install -d $(DESTDIR)$(PREFIX)/include/usockmap/compat/bpf
+	install -m 644 include/usockmap/compat/bpf/*.h \
+		$(DESTDIR)$(PREFIX)/include/usockmap/compat/bpf/
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' usockmap.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/usockmap.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' usockmap-libbpf.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/usockmap-libbpf.pc
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(shell find include -name '*.h') \

@@ -113,10 +113,19 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* How a sample is built. */
+enum build_mode {
+	BUILD_USM,    /* #include <usockmap/libbpf.h>, pkg-config usockmap */
+	BUILD_DROPIN, /* the kernel source unchanged (#include <bpf/...>),
+			 pkg-config usockmap-libbpf: only flags differ */
+	BUILD_KERNEL, /* the kernel source against real libbpf */
+};
+
 /* Compile @s against the installed tree (pkg-config) or the kernel. */
-static void compile(const struct sample *s, bool kernel)
+static void compile(const struct sample *s, enum build_mode mode)
 {
 	char cmd[2048], *out = NULL;
+	bool kernel = mode == BUILD_KERNEL;
 
 	if (kernel)
 		snprintf(cmd, sizeof(cmd),
@@ -127,11 +136,14 @@ static void compile(const struct sample *s, bool kernel)
 		snprintf(cmd, sizeof(cmd),
 			 "export PKG_CONFIG_PATH=%s/usr/lib/pkgconfig "
 			 "PKG_CONFIG_SYSROOT_DIR=%s; %s -Wall -Wextra -Werror "
-			 "examples/libbpf/%s.c $(pkg-config --cflags --libs "
-			 "usockmap) -o %s/%s 2>&1",
+			 "%s examples/libbpf/%s.c $(pkg-config --cflags --libs "
+			 "%s) -o %s/%s 2>&1",
 			 tmp, tmp,
 			 sanitized ? "clang -fsanitize=address,undefined" : "cc",
-			 s->src, tmp, s->src);
+			 mode == BUILD_DROPIN ? "-DUSM_SAMPLE_KERNEL" : "",
+			 s->src,
+			 mode == BUILD_DROPIN ? "usockmap-libbpf" : "usockmap",
+			 tmp, s->src);
 	if (run(cmd, &out) != 0)
 		fail_msg("cannot build %s:\n%s", s->src, out ? out : "");
 	free(out);
@@ -162,10 +174,21 @@ static void check_sample(const struct sample *s)
 	const char *why;
 	char *u, *k;
 
-	compile(s, false);
+	compile(s, BUILD_USM);
 	u = run_sample(s, "", false);
 	assert_string_equal(u, s->expect);
 	free(u);
+	/* The kernel build's source, unchanged, on usockmap. */
+	compile(s, BUILD_DROPIN);
+	u = run_sample(s, "", false);
+	assert_string_equal(u, s->expect);
+	free(u);
+	/* ... without privileges, so it cannot be reaching the kernel. */
+	if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0) {
+		u = run_sample(s, "", true);
+		assert_string_equal(u, s->expect);
+		free(u);
+	}
 	/* No privileges needed. */
 	if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0) {
 		u = run_sample(s, "", true);
@@ -176,7 +199,7 @@ static void check_sample(const struct sample *s)
 		USM_SKIP("kernel comparison not run: %s", why);
 		return;
 	}
-	compile(s, true);
+	compile(s, BUILD_KERNEL);
 	k = run_sample(s, ".kernel", false);
 	assert_string_equal(k, s->expect);
 	free(k);
