@@ -7,9 +7,8 @@
  * libbpf's types). After a successful load every map and every loaded
  * program gets a file descriptor from the bpf(2) core: maps by
  * BPF_MAP_GET_FD_BY_ID on the map the loader created, programs by
- * BPF_PROG_GET_FD_BY_ID or, where the core has no id for a program,
- * BPF_PROG_LOAD of its linked instructions with an fd_array over the
- * object's map fds (what libbpf itself does against the kernel).
+ * BPF_PROG_GET_FD_BY_ID on the program the loader verified (no second
+ * verification).
  *
  * Ownership: the compat object owns the usm_object, the records and the
  * descriptors; bpf_object__close() closes the descriptors (maps and
@@ -191,53 +190,6 @@ static int map_fds(struct cobj *o)
 	return 0;
 }
 
-/* The fd this object gave @map, or -1. */
-static int fd_of_map(const struct cobj *o, const struct usm_map *map)
-{
-	uint32_t i;
-
-	for (i = 0; i < o->nmaps; i++) {
-		const struct usm_object_map *r = usm__object_map(o->uo, i);
-
-		if (r && r->map == map)
-			return o->maps[i].fd;
-	}
-	return -1;
-}
-
-/* BPF_PROG_LOAD of @prog's linked instructions (MAP_IDX over fd_array). */
-static int prog_load_fd(const struct cobj *o, const struct usm_prog *prog)
-{
-	union bpf_attr attr;
-	int *fds, fd;
-	uint32_t i;
-
-	fds = calloc(prog->map_cnt ? prog->map_cnt : 1, sizeof(*fds));
-	if (!fds)
-		return -ENOMEM;
-	for (i = 0; i < prog->map_cnt; i++) {
-		fds[i] = fd_of_map(o, prog->maps[i]);
-		if (fds[i] < 0) {
-			free(fds);
-			return -EINVAL;
-		}
-	}
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = prog->type;
-	attr.expected_attach_type = prog->expected_attach_type;
-	attr.insns = (__u64)(uintptr_t)prog->insns;
-	attr.insn_cnt = prog->insn_cnt;
-	attr.license = (__u64)(uintptr_t)(prog->gpl_compatible ? "GPL"
-							       : "Proprietary");
-	/* libbpf keeps the first 15 characters, as the kernel does. */
-	memcpy(attr.prog_name, prog->name,
-	       strnlen(prog->name, sizeof(attr.prog_name) - 1));
-	attr.fd_array = (__u64)(uintptr_t)fds;
-	fd = usm_bpf(BPF_PROG_LOAD, &attr, USM_ATTR_END(fd_array));
-	free(fds);
-	return fd;
-}
-
 static int prog_fds(struct cobj *o)
 {
 	uint32_t i;
@@ -250,9 +202,7 @@ static int prog_fds(struct cobj *o)
 			continue; /* not loaded (autoload off) */
 		fd = usm_bpf(BPF_PROG_GET_FD_BY_ID,
 			     &(union bpf_attr){ .prog_id = prog->id },
-			     USM_ATTR_END(open_flags));
-		if (fd < 0)
-			fd = prog_load_fd(o, prog);
+			     USM_ATTR_END(prog_id));
 		if (fd < 0)
 			return fd;
 		o->progs[i].fd = fd;

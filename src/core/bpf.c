@@ -133,6 +133,10 @@ static int dispatch(int cmd, struct usm_attr *a)
 		return usm__bpf_map_get_fd_by_id(a);
 	case BPF_MAP_GET_NEXT_ID:
 		return usm__bpf_map_get_next_id(a);
+	case BPF_PROG_GET_FD_BY_ID:
+		return usm__bpf_prog_get_fd_by_id(a);
+	case BPF_PROG_GET_NEXT_ID:
+		return usm__bpf_prog_get_next_id(a);
 	case BPF_PROG_LOAD:
 		return usm__bpf_prog_load(a);
 	case BPF_PROG_ATTACH:

@@ -322,3 +322,37 @@ int usm__bpf_prog_load(struct usm_attr *a)
 		usm__prog_put(prog);
 	return fd;
 }
+
+/* BPF_PROG_GET_FD_BY_ID: a new handle on a loaded program. The kernel's
+ * last field for this command is prog_id, so next_id and open_flags must
+ * be zero (syscall.c bpf_prog_get_fd_by_id). */
+int usm__bpf_prog_get_fd_by_id(struct usm_attr *a)
+{
+	struct usm_prog *prog;
+	int err, fd;
+
+	if (usm__attr_tail_set(a, USM_ATTR_END_PROG_GET_FD))
+		return -EINVAL;
+	err = usm__prog_get_by_id(a->a.prog_id, &prog);
+	if (err)
+		return err;
+	fd = usm__fd_install(USM_FD_PROG, prog, 0);
+	if (fd < 0)
+		usm__prog_put(prog);
+	return fd;
+}
+
+/* BPF_PROG_GET_NEXT_ID: the next loaded program id after start_id. */
+int usm__bpf_prog_get_next_id(struct usm_attr *a)
+{
+	uint32_t next = 0;
+	int err;
+
+	if (usm__attr_tail_set(a, USM_ATTR_END_GET_NEXT_ID) ||
+	    a->a.start_id >= INT32_MAX)
+		return -EINVAL;
+	err = usm__prog_get_next_id(a->a.start_id, &next);
+	if (!err)
+		USM_ATTR_OUT(a, next_id, next);
+	return err;
+}

@@ -80,6 +80,7 @@ struct usm_attr {
 #define USM_ATTR_END_LINK_DETACH    4u
 #define USM_ATTR_END_MAP_GET_FD     12u  /* open_flags */
 #define USM_ATTR_END_GET_NEXT_ID    8u
+#define USM_ATTR_END_PROG_GET_FD    4u   /* prog_id */
 
 /* CHECK_ATTR: true if any byte from @end to the 6.12 size is non-zero. */
 bool usm__attr_tail_set(const struct usm_attr *a, uint32_t end);
@@ -249,6 +250,8 @@ int usm__bpf_map_get_next_key(struct usm_attr *a);
 int usm__bpf_map_freeze(struct usm_attr *a);
 int usm__bpf_map_get_fd_by_id(struct usm_attr *a);
 int usm__bpf_map_get_next_id(struct usm_attr *a);
+int usm__bpf_prog_get_fd_by_id(struct usm_attr *a);
+int usm__bpf_prog_get_next_id(struct usm_attr *a);
 int usm__bpf_prog_load(struct usm_attr *a);
 int usm__bpf_prog_attach(struct usm_attr *a);
 int usm__bpf_prog_detach(struct usm_attr *a);

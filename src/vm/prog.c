@@ -13,6 +13,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,87 @@
 #include "../progtype/progtype.h"
 
 static uint32_t next_prog_id;
+
+/*
+ * Live programs by id (BPF_PROG_GET_FD_BY_ID, PROG_GET_NEXT_ID). Ids only
+ * grow, so the table stays sorted by appending; a program leaves it under
+ * the lock before it is freed, and lookups take a reference only while the
+ * count is still positive, so a program being freed is never returned.
+ */
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct usm_prog **id_progs;
+static uint32_t id_cnt, id_cap;
+
+/* Index of the first entry with id >= @id (id_lock held). */
+static uint32_t id_find(uint32_t id)
+{
+	uint32_t lo = 0, hi = id_cnt;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (id_progs[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int id_add(struct usm_prog *prog)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&id_lock);
+	prog->id = __atomic_add_fetch(&next_prog_id, 1, __ATOMIC_RELAXED);
+	if (id_cnt == id_cap) {
+		uint32_t cap = id_cap ? id_cap * 2 : 64;
+		struct usm_prog **n = realloc(id_progs, cap * sizeof(*n));
+
+		if (!n)
+			err = -ENOMEM;
+		else {
+			id_progs = n;
+			id_cap = cap;
+		}
+	}
+	if (!err)
+		id_progs[id_cnt++] = prog;
+	pthread_mutex_unlock(&id_lock);
+	return err;
+}
+
+static void id_del(struct usm_prog *prog)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&id_lock);
+	i = id_find(prog->id);
+	if (i < id_cnt && id_progs[i] == prog) {
+		memmove(&id_progs[i], &id_progs[i + 1],
+			(id_cnt - i - 1) * sizeof(*id_progs));
+		id_cnt--;
+	}
+	if (!id_cnt) {
+		free(id_progs);
+		id_progs = NULL;
+		id_cap = 0;
+	}
+	pthread_mutex_unlock(&id_lock);
+}
+
+/* Take a reference unless the count already reached zero. */
+static bool prog_tryget(struct usm_prog *prog)
+{
+	int c = __atomic_load_n(&prog->refcnt, __ATOMIC_RELAXED);
+
+	while (c > 0)
+		if (__atomic_compare_exchange_n(&prog->refcnt, &c, c + 1, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
+}
 
 int usm__prog_new(struct usm_prog **out)
 {
@@ -31,9 +113,46 @@ int usm__prog_new(struct usm_prog **out)
 	if (!prog)
 		return -ENOMEM;
 	prog->refcnt = 1;
-	prog->id = __atomic_add_fetch(&next_prog_id, 1, __ATOMIC_RELAXED);
+	if (id_add(prog)) {
+		free(prog);
+		return -ENOMEM;
+	}
 	*out = prog;
 	return 0;
+}
+
+int usm__prog_get_by_id(uint32_t id, struct usm_prog **out)
+{
+	uint32_t i;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&id_lock);
+	i = id_find(id);
+	/* Only loaded (verified) programs have an id in the kernel's sense. */
+	if (i < id_cnt && id_progs[i]->id == id && id_progs[i]->verified &&
+	    prog_tryget(id_progs[i])) {
+		*out = id_progs[i];
+		err = 0;
+	}
+	pthread_mutex_unlock(&id_lock);
+	return err;
+}
+
+int usm__prog_get_next_id(uint32_t start, uint32_t *next_id)
+{
+	uint32_t i;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&id_lock);
+	for (i = id_find(start + 1); i < id_cnt; i++) {
+		if (id_progs[i]->verified) {
+			*next_id = id_progs[i]->id;
+			err = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&id_lock);
+	return err;
 }
 
 void usm__prog_get(struct usm_prog *prog)
@@ -61,6 +180,7 @@ void usm__prog_put(struct usm_prog *prog)
 
 	if (!prog || __atomic_sub_fetch(&prog->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
+	id_del(prog);
 	prog_clear_exec(prog);
 	for (i = 0; i < prog->map_cnt; i++)
 		usm__map_put(prog->maps[i]);

@@ -96,6 +96,12 @@ struct usm_prog {
 /* Allocate an empty program with refcnt 1. Returns 0 or -ENOMEM. */
 int usm__prog_new(struct usm_prog **out);
 
+/* A reference on the loaded (verified) program with @id: 0, or -ENOENT
+ * when no such program is alive (BPF_PROG_GET_FD_BY_ID). Thread-safe. */
+int usm__prog_get_by_id(uint32_t id, struct usm_prog **out);
+/* The smallest loaded program id > @start: 0, or -ENOENT. */
+int usm__prog_get_next_id(uint32_t start, uint32_t *next_id);
+
 /* Reference counting; put(NULL) is a no-op. The last put frees everything. */
 void usm__prog_get(struct usm_prog *prog);
 void usm__prog_put(struct usm_prog *prog);

@@ -376,6 +376,57 @@ static void sc_info(const struct backend *b, const void *arg)
 	b_close(b, v);
 }
 
+/* BPF_PROG_GET_FD_BY_ID / PROG_GET_NEXT_ID: a second handle on a loaded
+ * program reports the same info; the program outlives its first fd while
+ * the second is open; unknown ids, open_flags and a closed program. */
+static void sc_prog_by_id(const struct backend *b, const void *arg)
+{
+	int v = EXPECT_FD("verdict", b_prog(b, P_VERDICT));
+	struct bpf_prog_info i1, i2;
+	uint32_t id = b_id(b, v), len;
+	union bpf_attr a;
+	int byid, found = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_id = id;
+	a.open_flags = BPF_F_RDONLY;
+	EXPECT("get_fd_by_id open_flags",
+	       b->bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)), -EINVAL);
+	a.open_flags = 0;
+	byid = EXPECT_FD("get_fd_by_id", b->bpf(BPF_PROG_GET_FD_BY_ID, &a,
+						 sizeof(a)));
+	memset(&i1, 0, sizeof(i1));
+	memset(&i2, 0, sizeof(i2));
+	len = sizeof(i1);
+	EXPECT("info first", b_info(b, v, &i1, &len), 0);
+	len = sizeof(i2);
+	EXPECT("info by id", b_info(b, byid, &i2, &len), 0);
+	EXPECT_TRUE("same program", i1.id == i2.id && i1.type == i2.type &&
+				    !strcmp(i1.name, i2.name));
+	/* The id walk finds it. */
+	memset(&a, 0, sizeof(a));
+	while (!found && b->bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a)) == 0) {
+		found = a.next_id == id;
+		a.start_id = a.next_id;
+	}
+	EXPECT_TRUE("next_id walk finds it", found);
+	memset(&a, 0, sizeof(a));
+	a.start_id = INT32_MAX;
+	EXPECT("next_id start INT_MAX",
+	       b->bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a)), -EINVAL);
+	/* The program lives while any handle does. */
+	b_close(b, v);
+	memset(&i2, 0, sizeof(i2));
+	len = sizeof(i2);
+	EXPECT("info after first close", b_info(b, byid, &i2, &len), 0);
+	EXPECT("id kept", (int)i2.id, (int)id);
+	b_close(b, byid);
+	memset(&a, 0, sizeof(a));
+	a.prog_id = 0x7ffffff0;
+	EXPECT("unknown id", b->bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)),
+	       -ENOENT);
+}
+
 #define T_BOTH(fn)                                                             \
 	static void t_##fn(void **state)                                       \
 	{                                                                      \
@@ -387,6 +438,7 @@ T_BOTH(sc_map_elems)
 T_BOTH(sc_map_perms)
 T_BOTH(sc_btf)
 T_BOTH(sc_info)
+T_BOTH(sc_prog_by_id)
 
 static int group_setup(void **state)
 {
@@ -409,6 +461,7 @@ int main(void)
 		cmocka_unit_test(t_sc_map_perms),
 		cmocka_unit_test(t_sc_btf),
 		cmocka_unit_test(t_sc_info),
+		cmocka_unit_test(t_sc_prog_by_id),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
