@@ -278,22 +278,6 @@ static int array_delete(struct usm_map *map, const void *key)
 	return -EINVAL; /* elements cannot be removed from an array */
 }
 
-static int array_get_next_key(struct usm_map *map, const void *key,
-			      void *next_key)
-{
-	uint32_t index = key ? usm__load_u32(key) : UINT32_MAX;
-	uint32_t *next = next_key;
-
-	if (index >= map->max_entries) {
-		*next = 0;
-		return 0;
-	}
-	if (index == map->max_entries - 1)
-		return -ENOENT;
-	*next = index + 1;
-	return 0;
-}
-
 /* Global data (.data/.bss/.rodata) lives in one-element arrays. */
 static int array_direct_value_addr(const struct usm_map *map, uint64_t *addr,
 				   uint32_t off)
@@ -326,7 +310,7 @@ const struct usm_map_ops usm__array_ops = {
 	.update_elem_user = array_update,
 	.update_elem = array_update,
 	.delete_elem = array_delete,
-	.get_next_key = array_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.direct_value_addr = array_direct_value_addr,
 	.check_btf = array_check_btf,
 };
@@ -340,7 +324,7 @@ const struct usm_map_ops usm__percpu_array_ops = {
 	.update_elem_user = percpu_array_update_user,
 	.update_elem = array_update,
 	.delete_elem = array_delete,
-	.get_next_key = array_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.lookup_percpu_elem = percpu_array_lookup_cpu,
 	.check_btf = array_check_btf,
 };
@@ -509,6 +493,6 @@ const struct usm_map_ops usm__prog_array_ops = {
 	.lookup_elem_user = prog_array_lookup_user,
 	.update_elem_user = prog_array_update_user,
 	.delete_elem = prog_array_delete,
-	.get_next_key = array_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.release_uref = prog_array_release_uref,
 };

@@ -333,10 +333,11 @@ static void init_from_attr(struct usm_map *map, const struct usm_map_ops *ops,
 	map->name[sizeof(map->name) - 1] = '\0';
 }
 
-int usm__map_create(const struct usm_map_attr *attr, struct usm_map **out)
+/* Generic and type checks, then the type's alloc: the part every map goes
+ * through, registered or hidden. On error nothing is allocated. */
+static int map_alloc(const struct usm_map_attr *attr, struct usm_map **out)
 {
 	const struct usm_map_ops *ops;
-	struct usm_map *map;
 	int err;
 
 	if (!attr || !out)
@@ -353,10 +354,21 @@ int usm__map_create(const struct usm_map_attr *attr, struct usm_map **out)
 		if (err)
 			return err;
 	}
-	err = ops->alloc(attr, &map);
+	err = ops->alloc(attr, out);
 	if (err)
 		return err;
-	init_from_attr(map, ops, attr);
+	init_from_attr(*out, ops, attr);
+	return 0;
+}
+
+int usm__map_create(const struct usm_map_attr *attr, struct usm_map **out)
+{
+	struct usm_map *map;
+	int err;
+
+	err = map_alloc(attr, &map);
+	if (err)
+		return err;
 	err = name_check(attr->name);
 	if (!err)
 		err = btf_check(map, attr);
@@ -374,30 +386,7 @@ int usm__map_create(const struct usm_map_attr *attr, struct usm_map **out)
 int usm__map_create_hidden(const struct usm_map_attr *attr,
 			   struct usm_map **out)
 {
-	const struct usm_map_ops *ops;
-	struct usm_map *map;
-	int err;
-
-	if (!attr || !out)
-		return -EINVAL;
-	*out = NULL;
-	err = generic_check(attr);
-	if (err)
-		return err;
-	if (attr->map_type >= N_TYPE_OPS || !type_ops[attr->map_type])
-		return -EINVAL;
-	ops = type_ops[attr->map_type];
-	if (ops->alloc_check) {
-		err = ops->alloc_check(attr);
-		if (err)
-			return err;
-	}
-	err = ops->alloc(attr, &map);
-	if (err)
-		return err;
-	init_from_attr(map, ops, attr);
-	*out = map;
-	return 0;
+	return map_alloc(attr, out);
 }
 
 /* ---- map fds in values (map-in-map) ---- */
@@ -574,4 +563,23 @@ int usm__map_direct_value_addr(const struct usm_map *map, uint64_t *addr,
 	if (!map->ops->direct_value_addr)
 		return -EINVAL;
 	return map->ops->direct_value_addr(map, addr, off);
+}
+
+/* get_next_key of every array-indexed map (ARRAY, PROG_ARRAY, SOCKMAP,
+ * REUSEPORT_SOCKARRAY, ARRAY_OF_MAPS): occupancy is ignored; a missing or
+ * out-of-range key restarts at 0; the last index ends the walk (SEMANTICS
+ * MAP-NXT-01, MAP-NXT-03; arraymap.c array_map_get_next_key). */
+int usm__map_index_get_next_key(struct usm_map *map, const void *key,
+				void *next_key)
+{
+	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
+
+	if (i >= map->max_entries) {
+		usm__store_u32(next_key, 0);
+		return 0;
+	}
+	if (i == map->max_entries - 1)
+		return -ENOENT;
+	usm__store_u32(next_key, i + 1);
+	return 0;
 }

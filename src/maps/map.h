@@ -202,6 +202,10 @@ int usm__map_delete_elem(struct usm_map *map, const void *key);
 int usm__map_get_next_key(struct usm_map *map, const void *key,
 			  void *next_key);
 
+/* get_next_key shared by the array-indexed types (MAP-NXT-01/03). */
+int usm__map_index_get_next_key(struct usm_map *map, const void *key,
+				void *next_key);
+
 /* Size of the user-space value buffer for @map (per-CPU aware). */
 size_t usm__map_user_value_size(const struct usm_map *map);
 

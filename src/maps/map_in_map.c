@@ -282,23 +282,6 @@ static int aom_delete(struct usm_map *map, const void *key)
 	return 0;
 }
 
-/* array_map_get_next_key. */
-static int aom_get_next_key(struct usm_map *map, const void *key,
-			    void *next_key)
-{
-	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
-	uint32_t *next = next_key;
-
-	if (i >= map->max_entries) {
-		*next = 0;
-		return 0;
-	}
-	if (i == map->max_entries - 1)
-		return -ENOENT;
-	*next = i + 1;
-	return 0;
-}
-
 const struct usm_map_ops usm__array_of_maps_ops = {
 	.alloc_check = aom_alloc_check,
 	.alloc = aom_alloc,
@@ -307,7 +290,7 @@ const struct usm_map_ops usm__array_of_maps_ops = {
 	.lookup_elem_user = aom_lookup_user,
 	.update_elem_user = aom_update_user,
 	.delete_elem = aom_delete,
-	.get_next_key = aom_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.check_btf = mim_check_btf,
 	.update_elem_map = aom_update_map,
 };

@@ -376,23 +376,6 @@ static int rpa_delete(struct usm_map *map, const void *key)
 	return 0;
 }
 
-/* MAP-NXT-03: like SOCKMAP, occupancy is ignored. */
-static int rpa_get_next_key(struct usm_map *map, const void *key,
-			    void *next_key)
-{
-	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
-	uint32_t *next = next_key;
-
-	if (i >= map->max_entries) {
-		*next = 0;
-		return 0;
-	}
-	if (i == map->max_entries - 1)
-		return -ENOENT;
-	*next = i + 1;
-	return 0;
-}
-
 /* The socket goes away (usm__sock_unlink_all): leave @slot if still ours. */
 static void rpa_unlink_sock(struct usm_map *map, struct usm_sock *sk,
 			    void *slot)
@@ -418,6 +401,6 @@ const struct usm_map_ops usm__reuseport_array_ops = {
 	.lookup_elem_user = rpa_lookup_user,
 	.update_elem_user = rpa_update_user,
 	.delete_elem = rpa_delete,
-	.get_next_key = rpa_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.unlink_sock = rpa_unlink_sock,
 };

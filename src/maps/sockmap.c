@@ -406,19 +406,6 @@ static int sockmap_delete(struct usm_map *map, const void *key)
 	return 0;
 }
 
-/* Occupancy is ignored: empty slots are enumerated too (MAP-NXT-01). */
-static int sockmap_get_next_key(struct usm_map *map, const void *key,
-				void *next_key)
-{
-	uint32_t i = key ? usm__load_u32(key) : UINT32_MAX;
-	uint32_t *next = next_key;
-
-	if (i == map->max_entries - 1)
-		return -ENOENT;
-	*next = i >= map->max_entries ? 0 : i + 1;
-	return 0;
-}
-
 static void sockmap_unlink_sock(struct usm_map *map, struct usm_sock *sk,
 				void *slot)
 {
@@ -463,7 +450,7 @@ const struct usm_map_ops usm__sockmap_ops = {
 	.update_elem_user = sockmap_update_user,
 	.update_elem = sockmap_update_bpf,
 	.delete_elem = sockmap_delete,
-	.get_next_key = sockmap_get_next_key,
+	.get_next_key = usm__map_index_get_next_key,
 	.check_btf = sockmap_check_btf,
 	.release_uref = sockmap_release_uref,
 	.unlink_sock = sockmap_unlink_sock,
