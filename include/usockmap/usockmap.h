@@ -27,5 +27,7 @@
 #include <usockmap/map.h>
 #include <usockmap/run.h>
 #include <usockmap/bpf.h>
+#include <usockmap/sock.h>
+#include <usockmap/reuseport.h>
 
 #endif /* USOCKMAP_USOCKMAP_H */

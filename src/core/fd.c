@@ -360,6 +360,11 @@ int usm_is_bpf_fd(int fd)
 	return 1;
 }
 
+/* The engine (src/engine), when linked in, stops owning the socket before
+ * its fd goes; a weak reference so that using usm_close alone does not
+ * pull the engine in. */
+void usm__engine_fd_closing(int fd) __attribute__((weak));
+
 int usm_close(int fd)
 {
 	struct stat st;
@@ -371,6 +376,8 @@ int usm_close(int fd)
 		return -EBADF;
 	sock = S_ISSOCK(st.st_mode) &&
 	       getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == 0;
+	if (sock && usm__engine_fd_closing)
+		usm__engine_fd_closing(fd);
 	if (close(fd) < 0)
 		return -errno;
 	if (sock)

@@ -324,6 +324,8 @@ static void psock_destroy(struct usm_psock *psock)
 	set_rx(psock, USM_PSOCK_RX_NONE);
 	if (hooks && hooks->drop)
 		hooks->drop(psock); /* PSK-07: queued data is discarded */
+	if (psock->tx_free)
+		psock->tx_free(psock->tx); /* MSG-10 */
 	for (i = 0; i < USM_PSOCK_NSLOTS; i++)
 		set_prog(&psock->progs.prog[i], NULL);
 	__atomic_sub_fetch(&psock_cnt, 1, __ATOMIC_RELAXED);

@@ -76,6 +76,12 @@ struct usm_psock {
 	struct usm_psock_progs progs;
 	enum usm_psock_rx rx;    /* set at insert (PSK-05), cleared (PSK-06) */
 	void *engine;            /* the engine's per-socket state, its own */
+	/* Addition (send path, src/send/): the sk_msg send state (cork,
+	 * apply window, redirect target) and its destructor, called when
+	 * the psock is destroyed with the psock mutex held (MSG-10: corked
+	 * bytes are freed, never sent). Set under the psock mutex. */
+	void *tx;
+	void (*tx_free)(void *tx);
 };
 
 /*

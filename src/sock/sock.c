@@ -341,6 +341,21 @@ int usm__sock_from_fd(int fd, uint32_t flags, struct usm_sock **out)
 	return 0;
 }
 
+int usm__sock_lookup_fd(int fd, struct usm_sock **out)
+{
+	uint64_t cookie;
+	int err;
+
+	*out = NULL;
+	err = get_cookie(fd, &cookie);
+	if (err)
+		return err;
+	pthread_mutex_lock(&reg_lock);
+	*out = reg_find(cookie);
+	pthread_mutex_unlock(&reg_lock);
+	return *out ? 0 : -ENOENT;
+}
+
 void usm__sock_get(struct usm_sock *sk)
 {
 	if (sk)

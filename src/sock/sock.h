@@ -96,6 +96,14 @@ struct usm_sock {
  */
 int usm__sock_from_fd(int fd, uint32_t flags, struct usm_sock **out);
 
+/*
+ * Addition (send path): the existing usm_sock of the socket behind @fd,
+ * with a new reference, without creating one and without refreshing its
+ * facts. Returns 0, -ENOENT (no object for that socket), -EBADF,
+ * -ENOTSOCK.
+ */
+int usm__sock_lookup_fd(int fd, struct usm_sock **out);
+
 /* Re-read state-dependent facts (tcp_state, listening, addresses, bsk). */
 int usm__sock_refresh(struct usm_sock *sk);
 
