@@ -90,6 +90,65 @@ step "The same run as JSON" \
 	prog run "$obj/redirect/redirect.bpf.o" --data-in "$ex/redirect/tenant1.bin" \
 	--sock backends:1 --json
 
+# The main job: `usockmap run` as a splice proxy (examples/proxy/) in front
+# of a tiny echo backend, a few lines through it, stats, then SIGTERM.
+# Everything on 127.0.0.1 and bounded (--duration, timeouts).
+proxy_demo() {
+	local be_port=19501 px_port=19500 ctl="/tmp/usockmap-demo-$$.sock"
+	local trace="/tmp/usockmap-demo-$$.trace" be px rc=0
+	if ! command -v python3 >/dev/null; then
+		echo "(skipped: python3 is needed for the echo backend and client)"
+		return 0
+	fi
+	python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); s.settimeout(20)
+def echo(c):
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        c.sendall(d)
+    c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=echo, args=(c,), daemon=True).start()
+' "$be_port" & be=$!
+	sleep 0.3
+	printf '$ usockmap run %s --listen 127.0.0.1:%s --backend 127.0.0.1:%s --trace --control %s --duration 20 &\n' \
+		"$obj/proxy/splice.bpf.o" "$px_port" "$be_port" "$ctl"
+	"$cli" run "$obj/proxy/splice.bpf.o" --listen 127.0.0.1:$px_port \
+		--backend 127.0.0.1:$be_port --trace --control "$ctl" \
+		--duration 20 >"$trace" 2>&1 & px=$!
+	sleep 0.5
+	echo '$ (client) send "hello", "sockmap", "proxy" and read the replies'
+	python3 -c '
+import socket, subprocess, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+for line in (b"hello\n", b"sockmap\n", b"proxy\n"):
+    c.sendall(line); got = b""
+    while len(got) < len(line): got += c.recv(100)
+    print("reply:", got.decode().strip())
+print("$ usockmap stats --control", sys.argv[3], "   (client still connected)", flush=True)
+sys.exit(subprocess.call([sys.argv[2], "stats", "--control", sys.argv[3]]))
+' "$px_port" "$cli" "$ctl" || rc=1
+	echo "\$ usockmap map dump peer --control $ctl"
+	"$cli" map dump peer --control "$ctl" || rc=1
+	kill -TERM "$px"
+	wait "$px" || rc=1
+	kill "$be" 2>/dev/null
+	wait "$be" 2>/dev/null
+	echo "--- trace (one line per verdict):"
+	cat "$trace"
+	rm -f "$trace"
+	return $rc
+}
+total=$((total + 1))
+printf '\n### %s\n' "usockmap run: a splice proxy in front of an echo backend"
+if ! proxy_demo; then
+	echo "!!! FAILED: usockmap run demo"
+	failed=$((failed + 1))
+fi
+
 echo
 if [ "$failed" -ne 0 ]; then
 	echo "demo: $failed of $total steps FAILED"

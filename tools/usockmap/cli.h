@@ -98,5 +98,14 @@ void cli_print_text(const struct cli_run_report *r);
 int cli_prog_run(int argc, char **argv);
 int cli_prog_load(int argc, char **argv);
 int cli_prog_dump(int argc, char **argv);
+int cli_run(int argc, char **argv);   /* run.c */
+int cli_stats(int argc, char **argv); /* stats.c */
+int cli_map(int argc, char **argv);   /* map_cmd.c */
+
+/* Control socket client (stats.c): the socket path from --control or
+ * --pid or the only one running (CLI_OK, or a status with the error
+ * printed), and one request whose reply body is printed (exit status). */
+int cli_control_path(const char *path, const char *pid, char *buf, size_t n);
+int cli_control_request(const char *path, const char *line);
 
 #endif /* USM_CLI_H */

@@ -36,6 +36,17 @@ static const char usage_text[] =
 	"      select for sk_reuseport, the message length for a stream\n"
 	"      parser), the redirect target, the data after the run,\n"
 	"      apply/cork bytes, bpf_printk lines and ns per run.\n"
+	"  run OBJ --listen ADDR:PORT [--backend ADDR:PORT] [--map NAME:KEY=ROLE]\n"
+	"      [--attach PROG:MAP] [--trace [--json]] [--control PATH]\n"
+	"      [--max-conns N] [--duration SEC]\n"
+	"      The programmable proxy: accept clients, connect backends,\n"
+	"      let the object's sockops/sk_skb/sk_msg programs move the\n"
+	"      data (see docs/proxy.md and usockmap run --help).\n"
+	"  stats [--json] [--control PATH|--pid PID]\n"
+	"      Per-socket and per-map counters of a running `usockmap run`.\n"
+	"  map dump|lookup|update|delete NAME [KEY] [VALUE] [--json]\n"
+	"      [--control PATH|--pid PID]\n"
+	"      Map commands on a running `usockmap run`.\n"
 	"\n"
 	"prog run options:\n"
 	"  --prog NAME       program (function) name; default: the first\n"
@@ -121,6 +132,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "prog") == 0)
 		return prog_cmd(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "run") == 0)
+		return cli_run(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "stats") == 0)
+		return cli_stats(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "map") == 0)
+		return cli_map(argc - optind, argv + optind);
 	if (strcmp(argv[optind], "help") == 0) {
 		usage(stdout);
 		return CLI_OK;
