@@ -28,3 +28,17 @@ fi
 echo "== map benchmark"
 "$mbin" --json "$BUILD/bench-maps.json" ${USM_MAP_BENCH_ARGS:-}
 echo "results: $BUILD/bench-maps.json"
+
+# Connections/s and datagrams/s through a 4-member reuseport group with a
+# selecting program: usockmap vs the kernel (same object) vs a plain socket.
+rbin="$BUILD/bench/reuseport_bench"
+robj="$BUILD/bpf/tests/bpf/rp_select.bpf.o"
+for f in "$rbin" "$robj"; do
+	if [ ! -e "$f" ]; then
+		echo "bench: $f is missing (run make bench)" >&2
+		exit 1
+	fi
+done
+echo "== reuseport benchmark"
+"$rbin" --obj "$robj" --json "$BUILD/bench-reuseport.json" ${USM_RP_BENCH_ARGS:-}
+echo "results: $BUILD/bench-reuseport.json"
