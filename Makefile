@@ -83,16 +83,16 @@ $(CLI): $(CLI_OBJ) $(LIB_A)
 
 $(BUILD)/bpf/%.bpf.o: %.bpf.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TCOMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/common -o $@ $< $(TCOMMON_OBJ) $(LIB_A) \
-		$(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/common -MMD -MP -MF $@.d -o $@ $< \
+		$(TCOMMON_OBJ) $(LIB_A) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 # The whole suite: normal build, sanitizer build, short fuzz runs. The last
 # line is the summary over all of them: "N passed, N failed, N skipped".
