@@ -45,6 +45,8 @@
 #define USOCKMAP_BPF_H
 
 #include <linux/bpf.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +65,49 @@ int usm_close(int fd);
 
 /* Whether @fd is a usockmap object handle (map, program, link, BTF). */
 int usm_is_bpf_fd(int fd);
+
+/*
+ * The native fd API, shaped like libbpf's bpf.h and built on usm_bpf(): the
+ * same checks, the same errno (negative returns; errno is not touched).
+ */
+struct bpf_insn;
+struct usm_map;
+struct usm_program;
+
+struct usm_prog_load_opts {
+	size_t sz; /* sizeof(struct usm_prog_load_opts) */
+	uint32_t expected_attach_type;
+	char *log_buf;      /* verifier log, like the kernel's log_buf */
+	uint32_t log_size;
+	uint32_t log_level;
+	const int *fd_array; /* for BPF_PSEUDO_MAP_IDX[_VALUE] operands */
+};
+
+/* BPF_PROG_LOAD: map operands in ld_imm64 are map fds (BPF_PSEUDO_MAP_FD /
+ * BPF_PSEUDO_MAP_VALUE) or fd_array indexes, as the kernel takes them.
+ * Returns the program fd or -errno (-EACCES/-EINVAL: rejected, see the
+ * log). @opts may be NULL. */
+int usm_prog_load(uint32_t prog_type, const char *name, const char *license,
+		  const struct bpf_insn *insns, uint32_t insn_cnt,
+		  const struct usm_prog_load_opts *opts);
+
+/* BPF_PROG_ATTACH / BPF_PROG_DETACH of @prog_fd on the SOCKMAP/SOCKHASH
+ * @map_fd (SEMANTICS PRG-01..08). 0 or -errno. */
+int usm_prog_attach(int prog_fd, int map_fd, uint32_t attach_type,
+		    uint32_t flags);
+int usm_prog_detach(int prog_fd, int map_fd, uint32_t attach_type);
+
+/* BPF_PROG_QUERY (PRG-10/11): on entry *prog_cnt is the room in @prog_ids
+ * (may be 0 with prog_ids NULL); on return the number attached (0 or 1).
+ * @attach_flags may be NULL. 0 or -errno. */
+int usm_prog_query(int map_fd, uint32_t attach_type, uint32_t *attach_flags,
+		   uint32_t *prog_ids, uint32_t *prog_cnt);
+
+/* Fds out: a NEW handle on a map or a loaded object program, for use with
+ * the fd API and usm_bpf(); release it with usm_close(). The object keeps
+ * its own references. -ENOENT for a program that was not loaded. */
+int usm_map_fd(struct usm_map *map);
+int usm_program_fd(const struct usm_program *prog);
 
 #ifdef __cplusplus
 }
