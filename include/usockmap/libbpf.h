@@ -119,6 +119,7 @@ __u32 usm_compat_bpf_map__key_size(const struct bpf_map *map);
 __u32 usm_compat_bpf_map__value_size(const struct bpf_map *map);
 __u32 usm_compat_bpf_map__max_entries(const struct bpf_map *map);
 __u32 usm_compat_bpf_map__map_flags(const struct bpf_map *map);
+int usm_compat_bpf_map__set_inner_map_fd(struct bpf_map *map, int fd);
 
 long usm_compat_libbpf_get_error(const void *ptr);
 
@@ -176,6 +177,7 @@ long usm_compat_libbpf_get_error(const void *ptr);
 #define bpf_map__value_size usm_compat_bpf_map__value_size
 #define bpf_map__max_entries usm_compat_bpf_map__max_entries
 #define bpf_map__map_flags usm_compat_bpf_map__map_flags
+#define bpf_map__set_inner_map_fd usm_compat_bpf_map__set_inner_map_fd
 #define libbpf_get_error usm_compat_libbpf_get_error
 #endif
 

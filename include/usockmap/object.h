@@ -87,6 +87,17 @@ int usm_object_open_mem(const void *buf, size_t size,
  */
 int usm_object_load(struct usm_object *obj);
 
+/*
+ * Before usm_object_load(): use @inner (borrowed; a reference is taken) as
+ * the inner-map template of the ARRAY_OF_MAPS / HASH_OF_MAPS named @outer,
+ * like libbpf's bpf_map__set_inner_map_fd(). Needed for an outer map
+ * declared without __array(values, ...); overrides such a declaration.
+ * Returns 0, -ENOENT (no map @outer), -EINVAL (@outer is not a map-in-map,
+ * or @inner is NULL), -EBUSY (the object was already loaded).
+ */
+int usm_object_set_inner_map(struct usm_object *obj, const char *outer,
+			     struct usm_map *inner);
+
 /* Release the object and everything it owns. NULL is a no-op. */
 void usm_object_close(struct usm_object *obj);
 

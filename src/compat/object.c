@@ -24,6 +24,7 @@
 
 #include <usockmap/object.h>
 
+#include "../core/core.h"
 #include "../loader/loader.h"
 #include "../maps/map.h"
 #include "../vm/vm.h"
@@ -407,6 +408,27 @@ __u32 usm_compat_bpf_map__max_entries(const struct bpf_map *map)
 __u32 usm_compat_bpf_map__map_flags(const struct bpf_map *map)
 {
 	return BMAP_GET(map, bpf_map__map_flags, __u32);
+}
+
+/* Before load: the inner-map template of a map-in-map, from a map fd. */
+int usm_compat_bpf_map__set_inner_map_fd(struct bpf_map *map, int fd)
+{
+	const struct usm_object_map *r;
+	struct usm_map *inner;
+	struct cmap *m = to_cmap(map);
+	int err;
+
+	if (!m)
+		return usm__compat_err(-EINVAL);
+	r = usm__object_map(m->owner->uo, m->idx);
+	if (!r)
+		return usm__compat_err(-EINVAL);
+	err = usm__fd_get_map(fd, &inner, NULL);
+	if (err)
+		return usm__compat_err(err);
+	err = usm_object_set_inner_map(m->owner->uo, r->name, inner);
+	usm__map_put(inner);
+	return usm__compat_err(err);
 }
 
 /* libbpf 1.x: 0 for a valid pointer, else -errno (error pointers too). */

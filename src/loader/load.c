@@ -189,7 +189,7 @@ static int libbpf_link(struct usm_object *obj)
 	usm__libbpf_log_end(prev);
 	if (!err)
 		return 0;
-	if (err < -4095 || err > 0) /* libbpf's private LIBBPF_ERRNO__ codes */
+	if (err <= -4000 || err > 0) /* libbpf's LIBBPF_ERRNO__ codes (4000+) */
 		err = -EINVAL;
 	usm__log(&obj->log, "libbpf could not link object '%s' (%d)\n",
 		 usm_object_name(obj), err);
@@ -250,12 +250,18 @@ static int create_one(struct usm_object *obj, struct usm_object_map *m)
 	int err;
 
 	attr_from_libbpf(m, &a);
-	if (a.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-	    a.map_type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+	if (m->inner_tmpl) {
+		inner = m->inner_tmpl;
+		usm__map_get(inner);
+		a.inner_map = inner;
+	} else if (a.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+		   a.map_type == BPF_MAP_TYPE_HASH_OF_MAPS) {
 		if (!m->has_inner) {
 			usm__log(&obj->log, "map '%s': no inner map definition "
 					    "(declare it with __array(values, "
-					    "...))\n", m->name);
+					    "...) or set one with "
+					    "usm_object_set_inner_map)\n",
+				 m->name);
 			return -EINVAL;
 		}
 		err = usm__map_create(&m->inner, &inner);

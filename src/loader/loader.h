@@ -231,6 +231,8 @@ struct usm_object_map {
 	bool internal;               /* .data/.rodata/.bss/.kconfig */
 	bool has_inner;              /* *_OF_MAPS: inner definition below */
 	struct usm_map_attr inner;   /* captured at open (libbpf frees it) */
+	struct usm_map *inner_tmpl;  /* usm_object_set_inner_map(): one ref;
+					overrides `inner` */
 	struct usm_map *map;         /* after load: one reference */
 };
 

@@ -260,7 +260,7 @@ static int open_checked(struct usm_object *obj, const uint8_t *buf,
 	err = obj->bobj ? 0 : (errno ? -errno : -EINVAL);
 	usm__libbpf_log_end(prev);
 	free(img);
-	if (err < -4095 || err > 0) /* libbpf's own LIBBPF_ERRNO__ codes */
+	if (err <= -4000 || err > 0) /* libbpf's LIBBPF_ERRNO__ codes (4000+) */
 		err = -EINVAL;
 	if (err)
 		usm__log(&obj->log, "libbpf could not open the object (%d)\n",
@@ -407,6 +407,8 @@ void usm_object_close(struct usm_object *obj)
 	usm__object_unload(obj);
 	for (i = 0; i < obj->prog_cnt; i++)
 		free(obj->progs[i].log);
+	for (i = 0; i < obj->map_cnt; i++)
+		usm__map_put(obj->maps[i].inner_tmpl);
 	free(obj->progs);
 	free(obj->maps);
 	bpf_object__close(obj->bobj);
@@ -598,4 +600,29 @@ uint32_t usm_map_max_entries(const struct usm_map *m)
 uint32_t usm_map_flags(const struct usm_map *m)
 {
 	return m ? m->map_flags : 0;
+}
+
+int usm_object_set_inner_map(struct usm_object *obj, const char *outer,
+			     struct usm_map *inner)
+{
+	struct usm_object_map *m = NULL;
+	uint32_t i, type;
+
+	if (!obj || !outer || !inner)
+		return -EINVAL;
+	if (obj->state != USM_OBJ_OPEN)
+		return -EBUSY;
+	for (i = 0; i < obj->map_cnt && !m; i++)
+		if (strcmp(obj->maps[i].name, outer) == 0)
+			m = &obj->maps[i];
+	if (!m)
+		return -ENOENT;
+	type = bpf_map__type(m->bmap);
+	if (type != BPF_MAP_TYPE_ARRAY_OF_MAPS &&
+	    type != BPF_MAP_TYPE_HASH_OF_MAPS)
+		return -EINVAL;
+	usm__map_get(inner);
+	usm__map_put(m->inner_tmpl);
+	m->inner_tmpl = inner;
+	return 0;
 }

@@ -141,6 +141,35 @@ static void test_fds(void **state)
 	bpf_object__close(k);
 }
 
+/* bpf_map__set_inner_map_fd before load: the outer map declared without
+ * __array(values) loads only with it, on usockmap as with libbpf on the
+ * kernel (MAP-CRT-11). */
+static void test_set_inner_map_fd(void **state)
+{
+	const char *path = usm_test_bpf_path("tests/bpf/ld_outer_noinner");
+	struct bpf_object *u = usm_compat_bpf_object__open_file(path, NULL);
+	struct bpf_object *bare = usm_compat_bpf_object__open_file(path, NULL);
+	struct bpf_map *outer;
+	int ifd;
+
+	(void)state;
+	assert_non_null(u);
+	assert_non_null(bare);
+	ifd = usm_compat_bpf_map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
+					"inner", 4, 8, 4, NULL);
+	assert_true(ifd >= 0);
+	outer = usm_compat_bpf_object__find_map_by_name(u, "outer");
+	assert_non_null(outer);
+	assert_int_equal(usm_compat_bpf_map__set_inner_map_fd(outer, -1),
+			 -EBADF);
+	assert_int_equal(usm_compat_bpf_map__set_inner_map_fd(outer, ifd), 0);
+	assert_int_equal(usm_compat_bpf_object__load(u), 0);
+	assert_true(usm_compat_bpf_object__load(bare) < 0);
+	usm_compat_bpf_object__close(u);
+	usm_compat_bpf_object__close(bare);
+	usm_close(ifd);
+}
+
 /* libbpf's errors for missing names, a second load, autoload after load,
  * and a file that is not there. */
 static void test_errors_match_libbpf(void **state)
@@ -259,6 +288,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listing_matches_libbpf),
 		cmocka_unit_test(test_fds),
+		cmocka_unit_test(test_set_inner_map_fd),
 		cmocka_unit_test(test_errors_match_libbpf),
 		cmocka_unit_test(test_open_opts),
 		cmocka_unit_test(test_next_iteration),
