@@ -34,11 +34,19 @@ const char *usm__verify_helper_name(uint32_t id)
 	return n ? n : "unknown";
 }
 
+uint32_t usm__verify_insn_limit = USM_MAX_INSNS;
+
+/* Nothing more can reach the log (a full buffer and no callback). */
+static bool log_full(const struct usm_log *l)
+{
+	return !l || (!l->cb && (!l->size || l->len + 1 >= l->size));
+}
+
 static void log_insn(struct venv *env, uint32_t idx)
 {
 	char buf[160];
 
-	if (idx >= env->len)
+	if (idx >= env->len || log_full(env->log))
 		return;
 	if (usm__insn_disasm(&env->insns[idx], env->len - idx, buf,
 			     sizeof(buf)) < 0)
@@ -76,11 +84,6 @@ int usm__verify_err_plain(struct venv *env, int err, const char *fmt, ...)
 	vreason(env, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-void usm__verify_tnum_str(struct vtnum t, char *buf, size_t n)
-{
-	usm__tnum_sbin(buf, n, t);
 }
 
 /* The kernel's check_reg_arg: a source must be initialised, r10 is never
@@ -212,7 +215,7 @@ static int do_check(struct venv *env)
 		uint32_t idx = env->insn_idx;
 
 		env->insn_logged = false;
-		if (++env->insn_processed > USM_MAX_INSNS)
+		if (++env->insn_processed > usm__verify_insn_limit)
 			return usm__verify_err_plain(
 				env, -E2BIG,
 				"BPF program is too large. Processed %u insn",
@@ -224,7 +227,7 @@ static int do_check(struct venv *env)
 			if (err == 1)
 				goto path_done;
 		}
-		if (env->log && env->log->level >= 2) {
+		if (env->log && env->log->level >= 2 && !log_full(env->log)) {
 			log_insn(env, idx);
 			env->insn_logged = true;
 		}
@@ -311,6 +314,7 @@ static int build_output(struct venv *env, struct vout *o)
 static int commit(struct venv *env, struct vout *o)
 {
 	struct usm_prog *p = env->prog;
+	const struct usm_prog_type *old_pt = p->pt;
 	int err;
 
 	p->pt = env->pt;
@@ -319,6 +323,7 @@ static int commit(struct venv *env, struct vout *o)
 	p->subprog_cnt = env->nsub;
 	err = usm__prog_resolve_helpers(p, env->log);
 	if (err) {
+		p->pt = old_pt;
 		p->xinsns = NULL;
 		p->subprogs = NULL;
 		p->subprog_cnt = 0;
@@ -381,7 +386,7 @@ static int check_prog(struct usm_prog *prog, struct usm_log *log,
 {
 	if (!prog)
 		return -EINVAL;
-	if (prog->verified) {
+	if (prog->verified || prog->xinsns || prog->subprogs) {
 		usm__log(log, "program is already verified\n");
 		return -EINVAL;
 	}

@@ -18,7 +18,7 @@
  * CAP_NET_ADMIN only, the least privilege that loads these program types.
  *
  * Ownership: struct venv owns every state it allocates; all of them are
- * freed by usm__verify_env_fini(). Nothing here is thread-shared.
+ * freed by usm__verify_free_all(). Nothing here is thread-shared.
  */
 #ifndef USM_VM_VERIFY_H
 #define USM_VM_VERIFY_H
@@ -209,16 +209,22 @@ struct venv {
 };
 
 /* ---- verify.c: driver, logging ---- */
+/* The complexity limit (instructions walked). USM_MAX_INSNS, as the
+ * kernel's BPF_COMPLEXITY_LIMIT_INSNS; only the fuzzer lowers it, to keep
+ * each input fast under the sanitizers. */
+extern uint32_t usm__verify_insn_limit;
 /* Log the current instruction (once) and a reason; returns @err. */
 int usm__verify_err(struct venv *env, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Log a line that names no instruction (structural checks). */
 int usm__verify_err_plain(struct venv *env, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Names for messages: "map_value_or_null", "bpf_map_lookup_elem". */
 const char *usm__verify_type_name(uint8_t type);
 const char *usm__verify_helper_name(uint32_t id);
-/* "(id=N,off=N,r=N)"-style tnum text for messages. */
-void usm__verify_tnum_str(struct vtnum t, char *buf, size_t n);
+/* A source register must be initialised; r10 is never a destination
+ * ("R%d !read_ok", "frame pointer is read only"). */
+int usm__verify_check_reg(struct venv *env, uint32_t regno, bool write);
 
 /* ---- verify_tnum.c ---- */
 struct vtnum usm__tnum_const(uint64_t v);
@@ -226,7 +232,6 @@ struct vtnum usm__tnum_unknown(void);
 struct vtnum usm__tnum_range(uint64_t min, uint64_t max);
 struct vtnum usm__tnum_add(struct vtnum a, struct vtnum b);
 struct vtnum usm__tnum_sub(struct vtnum a, struct vtnum b);
-struct vtnum usm__tnum_neg(struct vtnum a);
 struct vtnum usm__tnum_and(struct vtnum a, struct vtnum b);
 struct vtnum usm__tnum_or(struct vtnum a, struct vtnum b);
 struct vtnum usm__tnum_xor(struct vtnum a, struct vtnum b);
@@ -239,15 +244,16 @@ struct vtnum usm__tnum_cast(struct vtnum a, uint8_t size);
 struct vtnum usm__tnum_subreg(struct vtnum a);
 struct vtnum usm__tnum_clear_subreg(struct vtnum a);
 struct vtnum usm__tnum_with_subreg(struct vtnum reg, struct vtnum sub);
-struct vtnum usm__tnum_const_subreg(struct vtnum a, uint32_t v);
 bool usm__tnum_is_const(struct vtnum a);
-bool usm__tnum_is_unknown(struct vtnum a);
 bool usm__tnum_equals_const(struct vtnum a, uint64_t v);
 bool usm__tnum_is_aligned(struct vtnum a, uint64_t size);
 bool usm__tnum_in(struct vtnum a, struct vtnum b);
 int usm__tnum_sbin(char *buf, size_t n, struct vtnum a);
 
-/* ---- verify_bounds.c: scalar range bookkeeping ---- */
+/* ---- verify_bounds.c: scalar range bookkeeping ----
+ * mark_*: set a register to not-init / unknown scalar / a constant;
+ * bounds_sync: make the five views consistent; coerce_*: truncate or
+ * sign-extend to a width; zext_32_to_64: the result of a 32-bit op. */
 void usm__reg_mark_not_init(struct vreg *r);
 void usm__reg_mark_unknown(struct vreg *r);
 void usm__reg_mark_known(struct vreg *r, uint64_t v);
@@ -262,7 +268,6 @@ void usm__reg_coerce_size_sx(struct vreg *r, int size);
 void usm__reg_coerce_subreg_sx(struct vreg *r, int size);
 void usm__reg_zext_32_to_64(struct vreg *r);
 void usm__reg_assign_32_into_64(struct vreg *r);
-bool usm__reg_is_const(const struct vreg *r);
 bool usm__reg_is_null(const struct vreg *r);
 bool usm__reg_bounds_sane(const struct vreg *r);
 bool usm__reg_is_pointer(const struct vreg *r);
@@ -272,10 +277,12 @@ bool usm__reg_may_be_null(uint8_t type);
 int usm__reg_width(const struct vreg *r);
 
 /* ---- verify_scalar.c ---- */
+/* d = d op s on scalars (BPF_ADD... BPF_ARSH), all five views. */
 void usm__verify_scalar_op(struct vreg *d, const struct vreg *s, uint8_t op,
 			   bool alu32);
 
 /* ---- verify_alu.c ---- */
+/* One ALU/ALU64 instruction, pointer arithmetic included. */
 int usm__verify_alu(struct venv *env, const struct bpf_insn *insn);
 /* The kernel's is_pointer_value: a pointer the loader may not see. */
 bool usm__verify_is_leak(const struct venv *env, const struct vreg *r);
@@ -289,7 +296,9 @@ int usm__verify_branch_taken(struct vreg *a, struct vreg *b, uint8_t op,
 			     bool is32);
 
 /* ---- verify_mem.c ---- */
+/* LDX/LDXSX, ST and STX (BPF_MEM) instructions. */
 int usm__verify_ldst(struct venv *env, const struct bpf_insn *insn);
+/* STX BPF_ATOMIC instructions. */
 int usm__verify_atomic(struct venv *env, const struct bpf_insn *insn);
 /* Helper memory argument: @size bytes at register @regno (@raw: the helper
  * only writes them). */
@@ -304,35 +313,48 @@ int usm__verify_mem_size(struct venv *env, uint32_t regno, bool zero_ok,
  * fixed one). */
 int usm__verify_ptr_off_zero(struct venv *env, uint32_t regno,
 			     bool fixed_ok);
-int usm__verify_check_reg(struct venv *env, uint32_t regno, bool write);
+/* [off, off+size) inside [0, mem_size) for every value of the register's
+ * variable offset (map values, mem). */
 int usm__verify_map_region(struct venv *env, uint32_t regno, int off,
 			   int size, bool zero_ok, uint32_t mem_size);
+/* [off, off+size) inside the range proven for the packet pointer. */
 int usm__verify_pkt_access(struct venv *env, uint32_t regno, int off,
 			   int size, bool zero_ok);
 
 /* ---- verify_stack.c ---- */
+/* The frame a stack pointer points into. */
 struct vframe *usm__verify_frame_of(struct venv *env, const struct vreg *r);
+/* Allocate @f's slots down to byte offset @off (negative); -ENOMEM. */
 int usm__verify_grow_stack(struct venv *env, struct vframe *f, int off);
+/* Record that @f's subprogram uses the stack down to @off. */
 void usm__verify_update_depth(struct venv *env, struct vframe *f, int off);
 /* Load/store through stack pointer @r (a copy of register @regno); @off
  * includes r->off. */
 int usm__verify_stack_access(struct venv *env, const struct vreg *r,
 			     uint32_t regno, int off, int size, bool write,
 			     int value_regno, const struct bpf_insn *insn);
+/* Stack memory for a helper: in bounds and (unless @raw) initialised;
+ * the helper may overwrite it. */
 int usm__verify_helper_stack(struct venv *env, uint32_t regno, int off,
 			     int size, bool zero_ok, bool raw);
 
 /* ---- verify_call.c ---- */
+/* Helper or bpf-to-bpf call; *next is where the walk continues. */
 int usm__verify_call(struct venv *env, const struct bpf_insn *insn,
 		     uint32_t *next);
 /* BPF_EXIT: returns 1 when the path ended (main program exit). */
 int usm__verify_exit(struct venv *env, uint32_t *next);
 
 /* ---- verify_cfg.c ---- */
+/* Subprograms, jumps inside them, opcodes, ld_imm64 forms. */
 int usm__verify_structure(struct venv *env);
+/* Reachability and prune points. */
 int usm__verify_cfg(struct venv *env);
+/* Registers live on entry to each instruction (aux->live_in). */
 void usm__verify_liveness(struct venv *env);
+/* Frames and combined stack along every call chain; deepest in bytes. */
 int usm__verify_stack_depth(struct venv *env, uint32_t *deepest);
+/* Index of the subprogram starting at @start. */
 uint32_t usm__verify_find_subprog(const struct venv *env, uint32_t start);
 
 /* ---- verify_prec.c: precision backtracking ---- */
@@ -346,8 +368,11 @@ struct vbt {
 /* The value of scalar @regno (current frame) matters: mark it and what it
  * came from precise in the explored states of this path. */
 int usm__verify_mark_precise(struct venv *env, uint32_t regno);
+/* The same for every register/slot set in @bt (frames of env->cur). */
 int usm__verify_backtrack(struct venv *env, struct vbt *bt);
+/* Forget inherited precise marks (before a checkpoint). */
 void usm__verify_mark_imprecise(struct vstate *st);
+/* Append a walked instruction to @st's history; -ENOMEM. */
 int usm__verify_hist_add(struct vstate *st, const struct vhist *h);
 
 /* ---- verify_state.c ---- */
@@ -366,7 +391,10 @@ int usm__verify_pop(struct venv *env);
 void usm__verify_branch_done(struct venv *env, struct vstate *st);
 /* At a prune point: 1 if the current path is covered, 0 to go on. */
 int usm__verify_visited(struct venv *env, uint32_t insn);
+/* Free every state the walk holds. */
 void usm__verify_free_all(struct venv *env);
+/* References (sockets) the current path holds: new id or -ENOMEM; remove
+ * by id, -EINVAL if absent. */
 int usm__vstate_acquire_ref(struct venv *env, uint32_t insn);
 int usm__vstate_release_ref(struct venv *env, uint32_t id);
 

@@ -316,11 +316,6 @@ void usm__reg_coerce_subreg_sx(struct vreg *r, int size)
 	usm__reg_bounds_sync(r);
 }
 
-bool usm__reg_is_const(const struct vreg *r)
-{
-	return r->type == USM_SCALAR && usm__tnum_is_const(r->var_off);
-}
-
 bool usm__reg_is_null(const struct vreg *r)
 {
 	return r->type == USM_SCALAR && usm__tnum_equals_const(r->var_off, 0);

@@ -200,43 +200,59 @@ static int bt_insn(struct venv *env, const struct vhist *h, struct vbt *bt)
 	}
 }
 
+static void mark_regs(struct vframe *fr, uint16_t *m)
+{
+	uint16_t bits = *m;
+
+	while (bits) {
+		uint32_t r = (uint32_t)__builtin_ctz(bits);
+		struct vreg *reg = &fr->regs[r];
+
+		bits &= (uint16_t)(bits - 1);
+		if (r >= USM_NR_REGS || reg->type != USM_SCALAR || reg->precise)
+			*m &= (uint16_t)~(1u << r);
+		if (r < USM_NR_REGS && reg->type == USM_SCALAR)
+			reg->precise = 1;
+	}
+}
+
+static void mark_slots(struct vframe *fr, uint64_t *m)
+{
+	uint64_t bits = *m;
+
+	while (bits) {
+		uint32_t s = (uint32_t)__builtin_ctzll(bits);
+		struct vreg *reg;
+
+		bits &= bits - 1;
+		if (s >= fr->nslots || fr->stack[s].type[0] != VS_SPILL ||
+		    fr->stack[s].spilled.type != USM_SCALAR) {
+			*m &= ~(1ull << s);
+			continue;
+		}
+		reg = &fr->stack[s].spilled;
+		if (reg->precise)
+			*m &= ~(1ull << s);
+		reg->precise = 1;
+	}
+}
+
 /* Apply the masks to explored state @st: mark its scalars precise; drop
  * what it already had precise (already propagated) or is not a scalar. */
 static void mark_state(struct vstate *st, struct vbt *bt)
 {
-	uint32_t f, r, s;
+	uint32_t f;
 
 	for (f = 0; f < USM_MAX_CALL_FRAMES; f++) {
-		struct vframe *fr = f <= st->curframe ? st->frame[f] : NULL;
-
-		for (r = 0; r < USM_NR_REGS && fr; r++) {
-			struct vreg *reg = &fr->regs[r];
-
-			if (!(bt->regs[f] & (1u << r)))
-				continue;
-			if (reg->type != USM_SCALAR || reg->precise)
-				bt->regs[f] &= (uint16_t)~(1u << r);
-			reg->precise = reg->type == USM_SCALAR;
-		}
-		for (s = 0; s < 64; s++) {
-			struct vreg *reg;
-
-			if (!(bt->slots[f] & (1ull << s)))
-				continue;
-			if (!fr || s >= fr->nslots || fr->stack[s].type[0] != VS_SPILL ||
-			    fr->stack[s].spilled.type != USM_SCALAR) {
-				bt->slots[f] &= ~(1ull << s);
-				continue;
-			}
-			reg = &fr->stack[s].spilled;
-			if (reg->precise)
-				bt->slots[f] &= ~(1ull << s);
-			reg->precise = 1;
-		}
-		if (!fr) {
+		if (!bt->regs[f] && !bt->slots[f])
+			continue;
+		if (f > st->curframe) {
 			bt->regs[f] = 0;
 			bt->slots[f] = 0;
+			continue;
 		}
+		mark_regs(st->frame[f], &bt->regs[f]);
+		mark_slots(st->frame[f], &bt->slots[f]);
 	}
 }
 

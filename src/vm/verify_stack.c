@@ -173,12 +173,15 @@ static int narrow_fill(struct venv *env, struct vframe *f, int off, int size,
 					       "invalid read from stack off %d+%d size %d",
 					       off, i, size);
 	}
-	if ((spill_cnt == size &&
-	     usm__tnum_equals_const(s->spilled.var_off, 0)) ||
-	    zero_cnt == size)
+	if (spill_cnt == size &&
+	    usm__tnum_equals_const(s->spilled.var_off, 0)) {
+		note_stack(env, f, off); /* the zero comes from the spill */
 		usm__reg_mark_known(&regs[dst], 0);
-	else
+	} else if (zero_cnt == size) {
+		usm__reg_mark_known(&regs[dst], 0);
+	} else {
 		usm__reg_mark_unknown(&regs[dst]);
+	}
 	return 0;
 }
 
@@ -241,21 +244,16 @@ static void link_before_spill(struct venv *env, struct vreg *r)
 		r->id = ++env->id_gen;
 }
 
-static int write_fixed(struct venv *env, struct vframe *f, int off, int size,
-		       int value_regno, const struct bpf_insn *insn)
+/* Register spills (the kernel's save_register_state cases): 1 if the
+ * store was one, 0 if it writes plain data, negative on error. */
+static int try_spill(struct venv *env, struct vframe *f, int off, int size,
+		     struct vreg *val, const struct bpf_insn *insn)
 {
 	struct vslot *s = slot_of(f, off);
-	struct vreg *val = value_regno >= 0 ? &vcur_regs(env)[value_regno]
-					    : NULL;
 	bool st = insn && BPF_CLASS(insn->code) == BPF_ST;
-	int b = off & 7, j;
-	uint8_t t = VS_MISC;
+	struct vreg k;
 
-	if (!env->priv && s->type[0] == VS_SPILL &&
-	    s->spilled.type != USM_SCALAR && size != 8)
-		return usm__verify_err(env, -EACCES,
-				       "attempt to corrupt spilled pointer on stack");
-	if (val && b == 0 && val->type == USM_SCALAR) {
+	if (val && !(off & 7) && val->type == USM_SCALAR) {
 		bool fits = usm__reg_width(val) <= size * 8;
 
 		if (fits)
@@ -264,36 +262,50 @@ static int write_fixed(struct venv *env, struct vframe *f, int off, int size,
 		save_spill(s, val, size);
 		if (!fits)
 			s->spilled.id = 0;
-		return 0;
+		return 1;
 	}
-	if (!val && b == 0 && st) {
-		struct vreg k;
-
+	if (!val && !(off & 7) && st) {
 		usm__reg_mark_known(&k, (uint64_t)(int64_t)insn->imm);
 		note_stack(env, f, off);
 		save_spill(s, &k, size);
-		return 0;
+		return 1;
 	}
-	if (val && usm__reg_is_pointer(val)) {
-		if (size != 8)
-			return usm__verify_err(env, -EACCES,
-					       "invalid size of register spill");
-		if (f != vcur_frame(env) && val->type == USM_PTR_TO_STACK)
-			return usm__verify_err(env, -EINVAL,
-					       "cannot spill pointers to stack into stack frame of the caller");
-		note_stack(env, f, off);
-		save_spill(s, val, 8);
+	if (!val || !usm__reg_is_pointer(val))
 		return 0;
-	}
+	if (size != 8)
+		return usm__verify_err(env, -EACCES,
+				       "invalid size of register spill");
+	if (f != vcur_frame(env) && val->type == USM_PTR_TO_STACK)
+		return usm__verify_err(env, -EINVAL,
+				       "cannot spill pointers to stack into stack frame of the caller");
+	note_stack(env, f, off);
+	save_spill(s, val, 8);
+	return 1;
+}
+
+static int write_fixed(struct venv *env, struct vframe *f, int off, int size,
+		       int value_regno, const struct bpf_insn *insn)
+{
+	struct vslot *s = slot_of(f, off);
+	struct vreg *val = value_regno >= 0 ? &vcur_regs(env)[value_regno]
+					    : NULL;
+	bool st = insn && BPF_CLASS(insn->code) == BPF_ST;
+	int b = off & 7, j, err;
+	uint8_t t = VS_MISC;
+
+	if (!env->priv && s->type[0] == VS_SPILL &&
+	    s->spilled.type != USM_SCALAR && size != 8)
+		return usm__verify_err(env, -EACCES,
+				       "attempt to corrupt spilled pointer on stack");
+	err = try_spill(env, f, off, size, val, insn);
+	if (err)
+		return err < 0 ? err : 0;
 	scrub_slot(s);
 	if ((val && usm__reg_is_null(val)) || (!val && st && insn->imm == 0))
 		t = VS_ZERO;
-	if (t == VS_ZERO && val) {
-		int err = usm__verify_mark_precise(env, (uint32_t)value_regno);
-
-		if (err)
-			return err;
-	}
+	if (t == VS_ZERO && val &&
+	    (err = usm__verify_mark_precise(env, (uint32_t)value_regno)))
+		return err;
 	for (j = 0; j < size; j++)
 		s->type[b + j] = t;
 	return 0;
@@ -372,7 +384,11 @@ static int write_var(struct venv *env, struct vframe *f, const struct vreg *r,
 		    (!val && insn && BPF_CLASS(insn->code) == BPF_ST &&
 		     insn->imm == 0);
 	int64_t i;
+	int err;
 
+	if (zero && val &&
+	    (err = usm__verify_mark_precise(env, (uint32_t)value_regno)))
+		return err;
 	for (i = r->smin + off; i < r->smax + off + size; i++) {
 		struct vslot *s = slot_of(f, (int)i);
 		uint8_t *t = stype_of(f, (int)i);

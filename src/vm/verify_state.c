@@ -22,6 +22,9 @@
 /* Explored states may hold this much memory; beyond it the walk goes on
  * without new checkpoints (correct, just slower). */
 #define VMAX_STATE_BYTES (256u << 20)
+/* Instructions a state walks before it must checkpoint (the kernel forces
+ * one after 40 jumps of history). */
+#define VMAX_HIST 256u
 
 struct vframe *usm__vframe_new(void)
 {
@@ -581,8 +584,10 @@ static int add_state(struct venv *env, uint32_t insn, uint32_t len)
 
 int usm__verify_visited(struct venv *env, uint32_t insn)
 {
-	bool add = env->jmps_processed - env->prev_jmps >= 2 &&
-		   env->insn_processed - env->prev_insns >= 8;
+	/* A long history makes precision backtracking slow: checkpoint. */
+	bool force = env->cur->nhist > VMAX_HIST;
+	bool add = force || (env->jmps_processed - env->prev_jmps >= 2 &&
+			     env->insn_processed - env->prev_insns >= 8);
 	uint32_t len = 0;
 	struct vsl *sl;
 
@@ -593,7 +598,7 @@ int usm__verify_visited(struct venv *env, uint32_t insn)
 					env, -EINVAL,
 					"infinite loop detected at insn %u",
 					insn);
-			if (env->jmps_processed - env->prev_jmps < 20 &&
+			if (!force && env->jmps_processed - env->prev_jmps < 20 &&
 			    env->insn_processed - env->prev_insns < 100)
 				add = false;
 			continue;

@@ -77,11 +77,6 @@ struct vtnum usm__tnum_sub(struct vtnum a, struct vtnum b)
 	return (struct vtnum){ .value = dv & ~mu, .mask = mu };
 }
 
-struct vtnum usm__tnum_neg(struct vtnum a)
-{
-	return usm__tnum_sub(usm__tnum_const(0), a);
-}
-
 struct vtnum usm__tnum_and(struct vtnum a, struct vtnum b)
 {
 	uint64_t alpha = a.value | a.mask, beta = b.value | b.mask;
@@ -154,19 +149,9 @@ struct vtnum usm__tnum_with_subreg(struct vtnum reg, struct vtnum sub)
 	return usm__tnum_or(usm__tnum_clear_subreg(reg), usm__tnum_subreg(sub));
 }
 
-struct vtnum usm__tnum_const_subreg(struct vtnum a, uint32_t v)
-{
-	return usm__tnum_with_subreg(a, usm__tnum_const(v));
-}
-
 bool usm__tnum_is_const(struct vtnum a)
 {
 	return a.mask == 0;
-}
-
-bool usm__tnum_is_unknown(struct vtnum a)
-{
-	return a.mask == ~0ull;
 }
 
 bool usm__tnum_equals_const(struct vtnum a, uint64_t v)

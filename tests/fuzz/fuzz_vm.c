@@ -30,6 +30,7 @@
 #include "../../src/maps/map.h"
 #include "../../src/progtype/progtype.h"
 #include "../../src/sock/sock.h"
+#include "../../src/vm/verify.h"
 #include "../../src/vm/vm.h"
 
 #define MAX_INSNS 4096u
@@ -88,6 +89,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	/* Programs that walk to the kernel's 1M instructions take seconds
+	 * under the sanitizers; 100k explores the same code paths. */
+	usm__verify_insn_limit = 100000;
 	add_map(BPF_MAP_TYPE_ARRAY, 8, 4);
 	add_map(BPF_MAP_TYPE_ARRAY, 16, 1);
 	add_map(BPF_MAP_TYPE_SOCKMAP, 4, 4);

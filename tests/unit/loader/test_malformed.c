@@ -226,6 +226,13 @@ static void test_corrupt_tables_are_named(void **state)
 	memcpy(b, orig, size);
 	shdr(b, rel)->sh_info = 999;
 	expect_open_fails(b, size, -EINVAL, "no target section");
+	/* a map relocation on an instruction that is not ld_imm64: libbpf's
+	 * own LIBBPF_ERRNO__RELOC (4000+) comes back as -EINVAL */
+	memcpy(b, orig, size);
+	memcpy(&r, b + shdr(b, rel)->sh_offset, sizeof(r));
+	b[shdr(b, text)->sh_offset + r.r_offset] = BPF_ALU64 | BPF_MOV | BPF_K;
+	expect_open_fails(b, size, -EINVAL, "libbpf could not open");
+	assert_non_null(strstr(ld_log, "invalid relo"));
 	free(b);
 	free(orig);
 }

@@ -331,6 +331,37 @@ static void test_checked_run(void **state)
 	usm__prog_put(p);
 }
 
+static const struct vcase *find_case(const struct vcase *cases, size_t n,
+				     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(cases[i].name, name))
+			return &cases[i];
+	fail_msg("no case %s", name);
+	return NULL;
+}
+
+/* State pruning with precision tracking keeps a data-dependent loop (32
+ * iterations, a branch on an unknown bit each time) near linear: without
+ * it every combination of the counter would be a distinct state. */
+static void test_pruning_effective(void **state)
+{
+	const struct vcase *c = find_case(
+		safe_cases, sizeof(safe_cases) / sizeof(safe_cases[0]),
+		"bounded_loop_data_dependent");
+	struct usm_prog *p;
+	char buf[1024];
+	int rc;
+
+	(void)state;
+	p = verify_insns(c->insns, c->len, c->type, buf, sizeof(buf), &rc);
+	assert_int_equal(rc, 0);
+	assert_true(p->verified_insns < 5000);
+	usm__prog_put(p);
+}
+
 static struct CMUnitTest *add_cases(struct CMUnitTest *t,
 				    const struct vcase *cases, size_t n,
 				    const char *prefix)
@@ -360,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_outputs),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_checked_run),
+		cmocka_unit_test(test_pruning_effective),
 	};
 	size_t ne = sizeof(extra) / sizeof(extra[0]), i;
 	struct CMUnitTest *t = calloc(nu + ns + ne, sizeof(*t)), *end;
