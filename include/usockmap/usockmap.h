@@ -28,6 +28,7 @@
 #include <usockmap/run.h>
 #include <usockmap/bpf.h>
 #include <usockmap/sock.h>
+#include <usockmap/send.h>
 #include <usockmap/reuseport.h>
 
 #endif /* USOCKMAP_USOCKMAP_H */

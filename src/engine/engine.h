@@ -134,4 +134,8 @@ int usm__engine_adopt_psocks(struct usm_engine *eng);
  * the close): the socket stops being the engine's. Any thread. */
 void usm__engine_fd_closing(int fd);
 
+/* Queue @len bytes on @sk's receive side for usm_recv (sk_msg ingress
+ * redirect, MSG-18). Any thread. 0 or -ENOMEM. */
+int usm__engine_ingress(struct usm_sock *sk, const void *data, uint32_t len);
+
 #endif /* USM_ENGINE_ENGINE_H */

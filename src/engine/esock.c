@@ -426,3 +426,34 @@ struct usm_esock *usm__esock_target(struct usm_engine *eng,
 	pthread_mutex_unlock(&reg_lock);
 	return es;
 }
+
+/*
+ * sk_msg ingress redirect (SEMANTICS MSG-18): append @len bytes to @sk's
+ * ingress queue, where usm_recv() on it reads them. A target the engine
+ * does not know yet gets a non-reading esock in the engine the hooks use
+ * (its own receive mode decides whether the engine also reads its wire).
+ * Any thread. 0, -ENOMEM.
+ */
+int usm__engine_ingress(struct usm_sock *sk, const void *data, uint32_t len)
+{
+	struct usm_esock *es = usm__esock_find_sk(sk);
+	struct usm_engine *eng;
+	struct usm_chunk *c;
+
+	if (!es) {
+		pthread_mutex_lock(&reg_lock);
+		eng = hook_engine_locked();
+		pthread_mutex_unlock(&reg_lock);
+		es = eng ? usm__esock_target(eng, sk) : NULL;
+		if (!es)
+			return -ENOMEM;
+	}
+	c = usm__chunk_copy(data, len);
+	if (!c) {
+		usm__esock_put(es);
+		return -ENOMEM;
+	}
+	usm__verdict_ingress(es, c);
+	usm__esock_put(es);
+	return 0;
+}
