@@ -165,6 +165,11 @@ void usm__rx_resume(struct usm_esock *es);
 void usm__verdict_run(struct usm_esock *es, struct usm_prog *prog,
 		      uint32_t attach_type, const uint8_t *data,
 		      uint32_t len);
+/* The same over a strparser view: the program sees data[0, len) (SKB-07);
+ * data[off, off + msg_len) of the result is what is delivered. */
+void usm__verdict_run_view(struct usm_esock *es, struct usm_prog *prog,
+			   uint32_t attach_type, const uint8_t *data,
+			   uint32_t len, uint32_t off, uint32_t msg_len);
 void usm__verdict_ingress(struct usm_esock *es, struct usm_chunk *c);
 
 /* Run the stream parser on @len bytes: its return value, or a negative

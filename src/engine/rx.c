@@ -117,8 +117,10 @@ static void strp_msg_cb(void *arg, const struct usm_strp_view *v)
 {
 	struct usm_esock *es = arg;
 
-	usm__verdict_run(es, es->cur_verdict, BPF_SK_SKB_STREAM_VERDICT,
-			 v->data + v->off, (uint32_t)v->msg_len);
+	/* SKB-07: the verdict sees the whole view, the message is delivered */
+	usm__verdict_run_view(es, es->cur_verdict, BPF_SK_SKB_STREAM_VERDICT,
+			      v->data, (uint32_t)v->len, (uint32_t)v->off,
+			      (uint32_t)v->msg_len);
 	if (es->paused || es->closed)
 		usm__strp_pause(&es->strp);
 }

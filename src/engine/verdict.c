@@ -202,9 +202,28 @@ static int decide(const struct usm_esock *es, int err, uint64_t ret,
 	return USM_VERDICT_REDIRECT;
 }
 
+/* What is delivered of a run over a strparser view: the message range
+ * [off, off + msg_len) of the skb as the program left it (the kernel's
+ * strp_msg offset/full_len), clipped to its data. SKB-07. */
+static void deliver_range(struct usm_skb_ctx *ctx, uint32_t off,
+			  uint32_t msg_len)
+{
+	uint32_t n = off < ctx->len ? ctx->len - off : 0;
+
+	ctx->data_off += off < ctx->len ? off : ctx->len;
+	ctx->len = msg_len < n ? msg_len : n;
+}
+
 void usm__verdict_run(struct usm_esock *es, struct usm_prog *prog,
 		      uint32_t attach_type, const uint8_t *data,
 		      uint32_t len)
+{
+	usm__verdict_run_view(es, prog, attach_type, data, len, 0, len);
+}
+
+void usm__verdict_run_view(struct usm_esock *es, struct usm_prog *prog,
+			   uint32_t attach_type, const uint8_t *data,
+			   uint32_t len, uint32_t off, uint32_t msg_len)
 {
 	struct usm_skb_ctx ctx;
 	struct usm_chunk *c;
@@ -213,7 +232,8 @@ void usm__verdict_run(struct usm_esock *es, struct usm_prog *prog,
 
 	err = run_skb(es, prog, data, len, &ctx, &ret);
 	action = decide(es, err, ret, &ctx.redir);
-	trace(es, prog, attach_type, len, ret, action, &ctx.redir);
+	trace(es, prog, attach_type, msg_len, ret, action, &ctx.redir);
+	deliver_range(&ctx, off, msg_len);
 	if (action == USM_VERDICT_DROP ||
 	    (action == USM_VERDICT_PASS && (es->flags & USM_ENGINE_OWNED))) {
 		es->st.drop += action == USM_VERDICT_DROP;
