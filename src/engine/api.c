@@ -173,7 +173,7 @@ ssize_t usm_recvmsg(int fd, struct msghdr *msg, int flags)
 		errno = EFAULT;
 		return -1;
 	}
-	es = usm__esock_find_fd(fd);
+	es = usm__esock_for_app_fd(fd);
 	if (!es || (flags & MSG_ERRQUEUE))
 		goto native;
 	if ((flags & MSG_OOB) && es->stream && es->sk->domain == AF_UNIX) {
@@ -243,7 +243,7 @@ int usm_ioctl(int fd, unsigned long req, ...)
 
 int usm_sock_poll_fd(int fd)
 {
-	struct usm_esock *es = usm__esock_find_fd(fd);
+	struct usm_esock *es = usm__esock_for_app_fd(fd);
 	int pfd;
 
 	if (!es)

@@ -138,6 +138,8 @@ void usm__esock_get(struct usm_esock *es);
 void usm__esock_put(struct usm_esock *es);
 struct usm_esock *usm__esock_find_fd(int fd);
 struct usm_esock *usm__esock_find_sk(const struct usm_sock *sk);
+/* The esock an application call on @fd waits on; see esock.c. */
+struct usm_esock *usm__esock_for_app_fd(int fd);
 void usm__esock_unregister(struct usm_esock *es);
 void usm__esock_update_ready(struct usm_esock *es); /* es->lock held */
 bool usm__esock_fd_ok(const struct usm_esock *es);

@@ -457,3 +457,33 @@ int usm__engine_ingress(struct usm_sock *sk, const void *data, uint32_t len)
 	usm__esock_put(es);
 	return 0;
 }
+
+/*
+ * The esock an application call on @fd should wait on: the one the engine
+ * has, or — for a socket in a map that the engine does not read (no
+ * receive program) — a non-reading one made now, so that bytes another
+ * socket redirects into it (sk_msg or sk_skb BPF_F_INGRESS) wake a blocked
+ * usm_recv and its poll fd (RECV-09, PSK-08). NULL for a socket in no map.
+ * New reference. Any thread.
+ */
+struct usm_esock *usm__esock_for_app_fd(int fd)
+{
+	struct usm_esock *es = usm__esock_find_fd(fd);
+	struct usm_engine *eng;
+	struct usm_sock *sk;
+	bool in_map;
+
+	if (es || usm__sock_lookup_fd(fd, &sk))
+		return es;
+	usm__psock_lock();
+	in_map = sk->psock != NULL;
+	usm__psock_unlock();
+	if (in_map) {
+		pthread_mutex_lock(&reg_lock);
+		eng = hook_engine_locked();
+		pthread_mutex_unlock(&reg_lock);
+		es = eng ? usm__esock_target(eng, sk) : NULL;
+	}
+	usm__sock_put(sk);
+	return es;
+}

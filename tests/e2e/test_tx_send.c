@@ -608,9 +608,33 @@ static size_t rx_ingress(bool usm, int fd, uint8_t *buf, size_t cap)
 /* One ingress redirect on @be: c1 sends @len bytes, the verdict sends them
  * to c2's receive queue (key 1). Returns the send result; *got the bytes
  * read on c2, *peer those that reached c1's peer. */
-static ssize_t ingress_run(const struct be *be, size_t len, uint8_t *got,
-			   size_t *ngot, size_t *peer)
+/* A reader blocked in recv before the bytes are sent (RECV-09: the
+ * redirected bytes must wake it). */
+struct blocked_reader {
+	bool usm;
+	int fd;
+	uint8_t *buf;
+	size_t cap;
+	ssize_t n;
+};
+
+static void *blocked_reader_main(void *arg)
 {
+	struct blocked_reader *r = arg;
+	struct timeval tv = { 3, 0 };
+
+	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r->n = r->usm ? usm_recv(r->fd, r->buf, r->cap, MSG_WAITALL)
+		      : recv(r->fd, r->buf, r->cap, MSG_WAITALL);
+	return NULL;
+}
+
+static ssize_t ingress_run(const struct be *be, size_t len, uint8_t *got,
+			   size_t *ngot, size_t *peer, bool blocked)
+{
+	struct blocked_reader br = { be == &BE_USM, -1, got, 0, -1 };
+	pthread_t th;
+	int pfd = -1;
 	struct scen sc = { .cfg = { .verdict = V_REDIR_MAP, .key = 1,
 				    .flags = BPF_F_INGRESS },
 			   .target = T_TCP };
@@ -633,8 +657,26 @@ static ssize_t ingress_run(const struct be *be, size_t len, uint8_t *got,
 	assert_int_equal(be->attach(be->prog_fd(be->find_prog(obj, "tx_prog")),
 				    mfd, BPF_SK_MSG_VERDICT, 0), 0);
 	assert_int_equal(tx_socks_open(be, &sc, mfd, &k), 0);
+	if (blocked) {
+		/* The poll fd is taken before anything was redirected. */
+		pfd = be == &BE_USM ? usm_sock_poll_fd(k.c2) : k.c2;
+		br.fd = k.c2;
+		br.cap = len;
+		assert_int_equal(pthread_create(&th, NULL, blocked_reader_main,
+						&br), 0);
+		poll(NULL, 0, 100); /* let it block first */
+	}
 	rc = be->send(k.c1, data, len, 0);
-	*ngot = rx_ingress(be == &BE_USM, k.c2, got, len);
+	if (blocked) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+		pthread_join(th, NULL);
+		*ngot = br.n > 0 ? (size_t)br.n : 0;
+		/* all read: the poll fd is not readable any more */
+		assert_int_equal(poll(&p, 1, 0), 0);
+	} else {
+		*ngot = rx_ingress(be == &BE_USM, k.c2, got, len);
+	}
 	shutdown(k.c1, SHUT_WR);
 	rx = tx_drain(k.s1, peer, 300);
 	free(rx);
@@ -654,7 +696,7 @@ static void test_redirect_ingress_MSG18(void **state)
 	ssize_t rc;
 
 	(void)state;
-	rc = ingress_run(&BE_USM, 40, got, &n, &peer);
+	rc = ingress_run(&BE_USM, 40, got, &n, &peer, false);
 	assert_int_equal(rc, 40);
 	assert_int_equal(n, 40);
 	assert_int_equal(peer, 0);
@@ -665,9 +707,33 @@ static void test_redirect_ingress_MSG18(void **state)
 		USM_SKIP("kernel comparison: %s", why);
 		return;
 	}
-	assert_int_equal(ingress_run(&BE_KERN, 40, kgot, &kn, &kpeer), rc);
+	assert_int_equal(ingress_run(&BE_KERN, 40, kgot, &kn, &kpeer, false),
+			 rc);
 	assert_int_equal(kn, n);
 	assert_int_equal(kpeer, peer);
+	assert_memory_equal(kgot, got, n);
+}
+
+/* MSG-18 with RECV-09: a reader already blocked in recv on the target (a
+ * socket with no receive program of its own) is woken by the redirected
+ * bytes, on usockmap as on the kernel. */
+static void test_redirect_ingress_wakes_reader_MSG18(void **state)
+{
+	uint8_t got[64], kgot[64];
+	size_t n, kn, peer, kpeer;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(ingress_run(&BE_USM, 40, got, &n, &peer, true), 40);
+	assert_int_equal(n, 40);
+	assert_int_equal(usm__psock_count(), 0);
+	if (!usm_test_have_kernel_bpf(&why)) {
+		USM_SKIP("kernel comparison: %s", why);
+		return;
+	}
+	assert_int_equal(ingress_run(&BE_KERN, 40, kgot, &kn, &kpeer, true),
+			 40);
+	assert_int_equal(kn, n);
 	assert_memory_equal(kgot, got, n);
 }
 
@@ -724,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_push_pop_positions_MSG12_MSG13),
 		cmocka_unit_test(test_full_target_close_MSG21),
 		cmocka_unit_test(test_redirect_ingress_MSG18),
+		cmocka_unit_test(test_redirect_ingress_wakes_reader_MSG18),
 		cmocka_unit_test(test_redirect_target_gone_MSG20),
 	};
 
