@@ -417,7 +417,7 @@ static int conn_setup(struct usm_proxy *p, struct px_conn *c, int cfd)
 	return rc;
 }
 
-static void conn_new(struct usm_proxy *p, int cfd)
+void usm__px_conn_new(struct usm_proxy *p, int cfd)
 {
 	struct px_conn *c = calloc(1, sizeof(*c));
 	int rc, one = 1;
@@ -461,7 +461,7 @@ static void on_accept(void *arg, int fd, uint32_t events)
 			close(cfd);
 			continue;
 		}
-		conn_new(p, cfd);
+		usm__px_conn_new(p, cfd);
 	}
 }
 

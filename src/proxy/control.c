@@ -195,7 +195,9 @@ static int cmd_stats(struct usm_proxy *p, struct ctl_req *r)
 			ep_row(p, r, &c->backend, "backend", &first);
 	}
 	stats_maps(p, r);
-	fputs(r->json ? "]}\n" : "", r->out);
+	fputs(r->json ? "]" : "", r->out);
+	usm__px_rp_stats(p, r->out, r->json);
+	fputs(r->json ? "}\n" : "", r->out);
 	return 0;
 }
 

@@ -47,6 +47,7 @@ static void begin_stop(struct usm_proxy *p)
 	p->stopping = true;
 	p->drain_until_ms = now_ms() + PX_DRAIN_MS;
 	usm__px_close_listeners(p);
+	usm__px_rp_stop(p);
 }
 
 static void sum_queued(void *arg, struct usm_sock *sk)
@@ -70,6 +71,7 @@ static void on_tick(void *arg, int fd, uint32_t events)
 		begin_stop(p);
 	usm__px_retry_pending(p);
 	usm__px_reap(p);
+	usm__px_rp_reap(p);
 	if (!p->stopping)
 		return;
 	p->drain_queued = usm__px_pending(p);
@@ -154,6 +156,8 @@ static int proxy_setup(struct usm_proxy *p, const struct usm_proxy_opts *o,
 	}
 	rc = usm__px_listen_all(p, o, err, n);
 	if (!rc)
+		rc = usm__px_rp_open(p, o, err, n);
+	if (!rc)
 		rc = usm__px_control_open(p, o->control_path, err, n);
 	return rc;
 }
@@ -165,8 +169,9 @@ int usm__proxy_new(const struct usm_proxy_opts *o, struct usm_proxy **out,
 	int rc;
 
 	*out = NULL;
-	if (!o || o->sz < sizeof(*o) || !o->obj_path || !o->n_listen) {
-		snprintf(err, n, "need an object and at least one --listen");
+	if (!o || o->sz < sizeof(*o) || !o->obj_path ||
+	    (!o->n_listen && !o->reuseport)) {
+		snprintf(err, n, "need an object and a --listen or --reuseport");
 		return -EINVAL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -217,6 +222,7 @@ void usm__proxy_free(struct usm_proxy *p)
 		return;
 	usm__px_control_close(p);
 	usm__px_close_listeners(p);
+	usm__px_rp_close(p);
 	usm__px_conn_free_all(p);
 	if (p->eng) {
 		usm__engine_del_fd(p->eng, p->sig_fd);

@@ -61,6 +61,12 @@ struct usm_proxy_opts {
 	uint32_t max_conns;          /* 0 = unlimited */
 	uint32_t duration_ms;        /* 0 = until SIGINT/SIGTERM */
 	uint64_t max_queued_bytes;   /* engine's per-socket bound, 0 default */
+	/* --reuseport: a group on this ADDR:PORT (NULL: none) */
+	const char *reuseport;
+	uint32_t rp_workers;         /* members, 0 = 4 */
+	int rp_proto;                /* SOCK_STREAM (0 = that) or SOCK_DGRAM */
+	const char *rp_prog;         /* sk_reuseport program; NULL: the only one */
+	const char *rp_map;          /* selection map; NULL: the one it uses */
 };
 
 /*
@@ -89,6 +95,9 @@ const char *usm__proxy_control_path(const struct usm_proxy *p);
  * 127.0.0.1:0. 0 or -ENOENT. */
 int usm__proxy_listen_addr(const struct usm_proxy *p, uint32_t i, char *buf,
 			   size_t size);
+
+/* The bound address of the --reuseport group. 0 or -ENOENT. */
+int usm__proxy_rp_addr(const struct usm_proxy *p, char *buf, size_t size);
 
 /* Parse "ADDR:PORT" / "[ADDR6]:PORT" into @ss. 0 or -EINVAL. */
 int usm__proxy_parse_addr(const char *text, void *ss, uint32_t *len);

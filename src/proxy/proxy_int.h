@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "proxy.h"
@@ -25,6 +26,7 @@ struct usm_sock;
 #define PX_CHUNK (64u * 1024u)
 
 struct px_conn;
+struct px_rp;
 
 struct px_ep {
 	struct px_conn *conn;
@@ -87,6 +89,7 @@ struct usm_proxy {
 	bool trace, json;
 	FILE *out;
 	uint64_t accepted, refused;
+	struct px_rp *rp;           /* --reuseport group, or NULL */
 };
 
 /* conn.c */
@@ -97,6 +100,8 @@ void usm__px_conn_free_all(struct usm_proxy *p);
 void usm__px_reap(struct usm_proxy *p);
 void usm__px_retry_pending(struct usm_proxy *p);
 uint64_t usm__px_pending(struct usm_proxy *p);
+/* Serve an accepted client @cfd like a --listen connection (owns it). */
+void usm__px_conn_new(struct usm_proxy *p, int cfd);
 
 /* sockops.c */
 void usm__px_run_sockops(struct usm_proxy *p, struct usm_sock *sk,
@@ -119,5 +124,13 @@ void usm__px_control_close(struct usm_proxy *p);
 /* attach.c */
 int usm__px_attach_progs(struct usm_proxy *p, const struct usm_proxy_opts *o,
 			 char *err, size_t n);
+
+/* reuseport.c */
+int usm__px_rp_open(struct usm_proxy *p, const struct usm_proxy_opts *o,
+		    char *err, size_t n);
+void usm__px_rp_stop(struct usm_proxy *p);
+void usm__px_rp_reap(struct usm_proxy *p);
+void usm__px_rp_close(struct usm_proxy *p);
+void usm__px_rp_stats(const struct usm_proxy *p, FILE *f, bool json);
 
 #endif /* USM_PROXY_PROXY_INT_H */

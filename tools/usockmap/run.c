@@ -31,6 +31,8 @@ static const char run_usage[] =
 	"         [--backend ADDR:PORT ...] [--map NAME:KEY=client|backend|listener ...]\n"
 	"         [--attach PROG:MAP ...] [--trace [--json]] [--control PATH]\n"
 	"         [--max-conns N] [--duration SEC]\n"
+	"       usockmap run OBJ --reuseport ADDR:PORT [--workers N] [--proto tcp|udp]\n"
+	"         [--reuseport-prog PROG] [--reuseport-map MAP] [--backend ...] [...]\n"
 	"See docs/proxy.md.\n";
 
 static int add_str(const char **v, uint32_t *n, const char *s, const char *opt)
@@ -132,6 +134,40 @@ static int parse_secs(const char *s, uint32_t *ms)
 	return CLI_OK;
 }
 
+/* --reuseport ADDR:PORT, --workers N, --proto tcp|udp, --reuseport-prog,
+ * --reuseport-map */
+static int parse_rp(struct run_args *a, int c, const char *arg)
+{
+	struct sockaddr_storage ss;
+	uint32_t len;
+	uint64_t v;
+
+	if (c == 'R' && usm__proxy_parse_addr(arg, &ss, &len)) {
+		cli_err("run: --reuseport '%s': expected ADDR:PORT (IPv6: "
+			"[ADDR]:PORT)", arg);
+		return CLI_USAGE;
+	}
+	if (c == 'W' && (cli_parse_u64(arg, &v) || v < 1 || v > 64)) {
+		cli_err("run: --workers '%s': expected 1..64", arg);
+		return CLI_USAGE;
+	}
+	if (c == 'P' && strcmp(arg, "tcp") && strcmp(arg, "udp")) {
+		cli_err("run: --proto '%s': expected tcp or udp", arg);
+		return CLI_USAGE;
+	}
+	if (c == 'R')
+		a->o.reuseport = arg;
+	else if (c == 'W')
+		a->o.rp_workers = (uint32_t)v;
+	else if (c == 'P')
+		a->o.rp_proto = strcmp(arg, "udp") ? SOCK_STREAM : SOCK_DGRAM;
+	else if (c == 'G')
+		a->o.rp_prog = arg;
+	else
+		a->o.rp_map = arg;
+	return CLI_OK;
+}
+
 static int parse_one(struct run_args *a, int c, const char *arg)
 {
 	uint64_t v;
@@ -163,10 +199,33 @@ static int parse_one(struct run_args *a, int c, const char *arg)
 		return CLI_OK;
 	case 'd':
 		return parse_secs(arg, &a->o.duration_ms);
+	case 'R': case 'W': case 'P': case 'G': case 'M':
+		return parse_rp(a, c, arg);
 	default:
 		fputs(run_usage, stderr);
 		return CLI_USAGE;
 	}
+}
+
+/* Combinations getopt cannot check. */
+static int check_args(const struct run_args *a)
+{
+	if (a->o.trace_json && !a->o.trace) {
+		cli_err("run: --json needs --trace");
+		return CLI_USAGE;
+	}
+	if (!a->o.n_listen && !a->o.reuseport) {
+		cli_err("run: at least one --listen ADDR:PORT (or --reuseport "
+			"ADDR:PORT) is needed");
+		return CLI_USAGE;
+	}
+	if (!a->o.reuseport && (a->o.rp_workers || a->o.rp_proto ||
+				a->o.rp_prog || a->o.rp_map)) {
+		cli_err("run: --workers, --proto, --reuseport-prog and "
+			"--reuseport-map need --reuseport ADDR:PORT");
+		return CLI_USAGE;
+	}
+	return CLI_OK;
 }
 
 static int parse_args(struct run_args *a, int argc, char **argv)
@@ -181,6 +240,11 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "max-conns", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "reuseport", required_argument, NULL, 'R' },
+		{ "workers", required_argument, NULL, 'W' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "reuseport-prog", required_argument, NULL, 'G' },
+		{ "reuseport-map", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -200,14 +264,9 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		cli_err("run: expected exactly one object file (see --help)");
 		return CLI_USAGE;
 	}
-	if (a->o.trace_json && !a->o.trace) {
-		cli_err("run: --json needs --trace");
-		return CLI_USAGE;
-	}
-	if (!a->o.n_listen) {
-		cli_err("run: at least one --listen ADDR:PORT is needed");
-		return CLI_USAGE;
-	}
+	rc = check_args(a);
+	if (rc)
+		return rc;
 	a->o.obj_path = argv[optind];
 	return CLI_OK;
 }
@@ -217,6 +276,8 @@ static void announce(struct usm_proxy *p, uint32_t n_listen)
 	char buf[80];
 	uint32_t i;
 
+	if (!usm__proxy_rp_addr(p, buf, sizeof(buf)))
+		fprintf(stderr, "usockmap: reuseport group on %s\n", buf);
 	for (i = 0; i < n_listen; i++)
 		if (!usm__proxy_listen_addr(p, i, buf, sizeof(buf)))
 			fprintf(stderr, "usockmap: listening on %s\n", buf);
