@@ -42,3 +42,18 @@ done
 echo "== reuseport benchmark"
 "$rbin" --obj "$robj" --json "$BUILD/bench-reuseport.json" ${USM_RP_BENCH_ARGS:-}
 echo "results: $BUILD/bench-reuseport.json"
+
+# Send-path throughput (64 KiB sends) and 64-byte round-trip latency:
+# plain send vs usm_send through an sk_msg pass / ingress-redirect program
+# vs the kernel's sk_msg with the same object (root + kernel BPF).
+sbin="$BUILD/bench/send_bench"
+sobj="$BUILD/bpf/tests/bpf/bench_tx.bpf.o"
+for f in "$sbin" "$sobj"; do
+	if [ ! -e "$f" ]; then
+		echo "bench: $f is missing (run make bench)" >&2
+		exit 1
+	fi
+done
+echo "== send-path benchmark"
+"$sbin" --obj "$sobj" --json "$BUILD/bench-send.json" ${USM_SEND_BENCH_ARGS:-}
+echo "results: $BUILD/bench-send.json"
