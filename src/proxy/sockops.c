@@ -161,20 +161,12 @@ int usm__px_sock_addrs(const struct usm_sock *sk, char *loc, char *rem,
 	return 0;
 }
 
+/* The verdict's name for the trace; "none" for a parser result. */
 static const char *action_name(int a)
 {
-	switch (a) {
-	case USM_VERDICT_PASS:
-		return "pass";
-	case USM_VERDICT_DROP:
-		return "drop";
-	case USM_VERDICT_REDIRECT:
-		return "redirect";
-	case USM_VERDICT_SELECT:
-		return "select";
-	default:
-		return "none";
-	}
+	const char *n = usm_verdict_str(a);
+
+	return n ? n : "none";
 }
 
 static const char *attach_name(uint32_t at)
