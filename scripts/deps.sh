@@ -11,6 +11,7 @@ PKGS=(
 	libjansson-dev               # JSON for the CLI (--ctx-in, --json)
 	libclang-rt-14-dev           # ASan/UBSan/libFuzzer runtimes for clang
 	pkg-config iproute2
+	python3                      # demo: echo backend and client for usockmap run
 )
 
 missing=()
