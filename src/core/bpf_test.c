@@ -24,25 +24,6 @@
 #include "../vm/vm.h"
 #include "testrun.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t ctx_u32(const struct usm_prog_run_opts *o, uint32_t type,
-			const char *name)
-{
-	const struct usm_trf *f = usm__trf_find(type, name);
-	uint32_t v = 0;
-
-	if (f && f->off + 4u <= o->ctx_size_in)
-		memcpy(&v, (const uint8_t *)o->ctx_in + f->off, 4);
-	return v;
-}
-
 /* Run @repeat times on a fresh context each; the first run's outcome is
  * collected into @res. */
 static int run_loop(const struct usm_prog *p, struct usm_tr_ctx *c,
@@ -58,10 +39,10 @@ static int run_loop(const struct usm_prog *p, struct usm_tr_ctx *c,
 		if (err)
 			return err;
 		memset(&run, 0, sizeof(run));
-		t0 = now_ns();
+		t0 = usm__tr_now_ns();
 		res->retval = (uint32_t)usm__prog_run(p, usm__tr_ctx_ptr(c),
 						      &run);
-		total += now_ns() - t0;
+		total += usm__tr_now_ns() - t0;
 		if (i == 0) {
 			res->run_error = run.error;
 			err = usm__tr_ctx_collect(c, res);
@@ -82,9 +63,7 @@ static int run_prog(const struct usm_prog *p, const struct usm_prog_run_opts *o,
 	struct usm_sock *sk;
 	int err;
 
-	err = usm__tr_socks_setup(&socks, o, p->type,
-				  ctx_u32(o, p->type, "ip_protocol"),
-				  ctx_u32(o, p->type, "op"), &sk, NULL);
+	err = usm__tr_socks_setup(&socks, o, p->type, &sk, NULL);
 	if (err)
 		return err;
 	err = usm__tr_ctx_init(&c, p->type, o, sk, NULL);

@@ -101,9 +101,8 @@ static int check_opts(const struct usm_prog_run_opts *o, uint32_t type,
 	return 0;
 }
 
-/* A u32 field of ctx_in by name, 0 if absent. */
-static uint32_t ctx_in_u32(const struct usm_prog_run_opts *o, uint32_t type,
-			   const char *name)
+uint32_t usm__tr_ctx_in_u32(const struct usm_prog_run_opts *o,
+			    uint32_t type, const char *name)
 {
 	const struct usm_trf *f = usm__trf_find(type, name);
 	uint32_t v = 0;
@@ -113,7 +112,7 @@ static uint32_t ctx_in_u32(const struct usm_prog_run_opts *o, uint32_t type,
 	return v;
 }
 
-static uint64_t now_ns(void)
+uint64_t usm__tr_now_ns(void)
 {
 	struct timespec ts;
 
@@ -194,9 +193,9 @@ static int first_run(const struct usm_prog *p,
 	run_init(&run, p, o, usm__tr_ctx_ptr(c));
 	run.trace = o->trace;
 	run.trace_arg = o->trace_arg;
-	t0 = now_ns();
+	t0 = usm__tr_now_ns();
 	r0 = usm__prog_run(p, usm__tr_ctx_ptr(c), &run);
-	res->run_time_ns = now_ns() - t0;
+	res->run_time_ns = usm__tr_now_ns() - t0;
 	res->ns_per_run = res->run_time_ns;
 	res->retval = (uint32_t)r0;
 	res->run_error = run.error;
@@ -219,7 +218,7 @@ static int timed_runs(const struct usm_prog *p,
 	uint32_t i;
 	int err;
 
-	t0 = now_ns();
+	t0 = usm__tr_now_ns();
 	for (i = 0; i < n; i++) {
 		err = usm__tr_ctx_reset(c);
 		if (err)
@@ -227,15 +226,15 @@ static int timed_runs(const struct usm_prog *p,
 		run_init(&run, p, o, usm__tr_ctx_ptr(c));
 		usm__prog_run(p, usm__tr_ctx_ptr(c), &run);
 	}
-	t_runs = now_ns() - t0;
-	t0 = now_ns();
+	t_runs = usm__tr_now_ns() - t0;
+	t0 = usm__tr_now_ns();
 	for (i = 0; i < n; i++) {
 		err = usm__tr_ctx_reset(c);
 		if (err)
 			return err;
 		run_init(&run, p, o, usm__tr_ctx_ptr(c));
 	}
-	t_resets = now_ns() - t0;
+	t_resets = usm__tr_now_ns() - t0;
 	res->run_time_ns = t_runs > t_resets ? t_runs - t_resets : 0;
 	res->ns_per_run = res->run_time_ns / n;
 	res->runs = n;
@@ -289,9 +288,7 @@ int usm_prog_run(struct usm_program *prog,
 		return err;
 	res->prog_type = p->type;
 	res->attach_type = attach;
-	err = usm__tr_socks_setup(&socks, &o, p->type,
-				  ctx_in_u32(&o, p->type, "ip_protocol"),
-				  ctx_in_u32(&o, p->type, "op"), &sk, &log);
+	err = usm__tr_socks_setup(&socks, &o, p->type, &sk, &log);
 	if (err)
 		return err;
 	err = usm__tr_ctx_init(&c, p->type, &o, sk, &log);

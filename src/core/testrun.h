@@ -69,6 +69,12 @@ const struct usm_trf *usm__trf_at(uint32_t prog_type, uint32_t off);
 /* "sk_skb", "sk_msg", ... for messages. */
 const char *usm__trf_type_name(uint32_t prog_type);
 
+/* A u32 field of @o's ctx_in by UAPI name, 0 if absent (testrun.c). */
+uint32_t usm__tr_ctx_in_u32(const struct usm_prog_run_opts *o,
+			    uint32_t type, const char *name);
+/* CLOCK_MONOTONIC in ns, for run timing. */
+uint64_t usm__tr_now_ns(void);
+
 /* Sockets of one run (testrun_sock.c). */
 struct usm_tr_socks {
 	uint32_t cnt;              /* entries in sk/fds */
@@ -86,8 +92,7 @@ struct usm_tr_socks {
  * everything created is undone. */
 int usm__tr_socks_setup(struct usm_tr_socks *s,
 			const struct usm_prog_run_opts *opts,
-			uint32_t prog_type, uint32_t ctx_ip_protocol,
-			uint32_t sock_ops_op, struct usm_sock **run_sk,
+			uint32_t prog_type, struct usm_sock **run_sk,
 			struct usm_log *log);
 
 /* Delete the inserted slots and close every socket. NULL-safe fields. */

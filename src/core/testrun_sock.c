@@ -236,10 +236,14 @@ static int setup_specs(struct usm_tr_socks *s,
 
 int usm__tr_socks_setup(struct usm_tr_socks *s,
 			const struct usm_prog_run_opts *opts,
-			uint32_t prog_type, uint32_t ctx_ip_protocol,
-			uint32_t sock_ops_op, struct usm_sock **run_sk,
+			uint32_t prog_type, struct usm_sock **run_sk,
 			struct usm_log *log)
 {
+	/* The socket kinds follow ctx_in: sk_reuseport's ip_protocol (TCP
+	 * listener or UDP), sock_ops' op (a listener for TCP_LISTEN_CB). */
+	uint32_t ctx_ip_protocol = usm__tr_ctx_in_u32(opts, prog_type,
+						      "ip_protocol");
+	uint32_t sock_ops_op = usm__tr_ctx_in_u32(opts, prog_type, "op");
 	enum sock_kind k = kind_for(prog_type, ctx_ip_protocol, 0, false);
 	int err;
 
