@@ -171,7 +171,8 @@ static int read_tcp_state(struct usm_sock *sk)
 	return 0;
 }
 
-int usm__sock_refresh(struct usm_sock *sk)
+/* Read the state-dependent facts of @sk->fd into @sk (a private copy). */
+static int read_facts(struct usm_sock *sk)
 {
 	socklen_t llen = sizeof(sk->local), plen = sizeof(sk->peer);
 	int v, err;
@@ -203,6 +204,37 @@ int usm__sock_refresh(struct usm_sock *sk)
 						: TCP_CLOSE;
 	}
 	fill_bsk(sk);
+	return 0;
+}
+
+/*
+ * Facts are read into a copy and then published field by field, so a
+ * reader racing with a refresh (another thread inserting the same socket)
+ * sees each field either before or after, never a cleared one in between
+ * (getsockname/getpeername fill their buffers in place). Refreshes of one
+ * process are serialised so two of them cannot interleave their writes.
+ */
+int usm__sock_refresh(struct usm_sock *sk)
+{
+	static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct usm_sock t;
+	int err;
+
+	memcpy(&t, sk, sizeof(t));
+	err = read_facts(&t);
+	if (err)
+		return err;
+	pthread_mutex_lock(&publish_lock);
+	sk->listening = t.listening;
+	sk->reuseport = t.reuseport;
+	sk->local = t.local;
+	sk->peer = t.peer;
+	sk->bound = t.bound;
+	sk->connected = t.connected;
+	sk->tcp_state = t.tcp_state;
+	sk->has_ulp = t.has_ulp;
+	sk->bsk = t.bsk;
+	pthread_mutex_unlock(&publish_lock);
 	return 0;
 }
 
