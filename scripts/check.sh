@@ -19,7 +19,8 @@ run_pass() { # name, make args...
 	local out log="/tmp/usm-check-$name.log"
 	make -s "$@" check-fast >"$log" 2>&1
 	cat "$log"
-	out=$(tail -1 "$log")
+	# make adds its own error line after a failed run: take the summary.
+	out=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -1)
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
 		total_p=$((total_p + BASH_REMATCH[1]))
 		total_f=$((total_f + BASH_REMATCH[2]))
